@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "qkv/core/error.hpp"
 #include "qkv/kernels/cpu_features.hpp"
@@ -57,7 +58,7 @@ inline constexpr Isa kIsaPriority[] = {Isa::avx512, Isa::avx2, Isa::generic};
 
 inline bool usable(Isa isa) { return cpu_supports(isa) && table_for(isa) != nullptr; }
 
-inline std::string usable_isas() {
+inline std::string usable_isa_names() {
   std::string list;
   for (Isa isa : kIsaPriority)
     if (usable(isa)) list += (list.empty() ? "" : ", ") + std::string(isa_name(isa));
@@ -65,8 +66,8 @@ inline std::string usable_isas() {
 }
 
 inline void require_usable(Isa isa, std::string_view source) {
-  if (!cpu_supports(isa)) fail(source, ": ISA '", isa_name(isa), "' is not supported by this CPU/OS (usable: ", usable_isas(), ")");
-  if (!table_for(isa)) fail(source, ": ISA '", isa_name(isa), "' has no kernels in this version of qkv (usable: ", usable_isas(), ")");
+  if (!cpu_supports(isa)) fail(source, ": ISA '", isa_name(isa), "' is not supported by this CPU/OS (usable: ", usable_isa_names(), ")");
+  if (!table_for(isa)) fail(source, ": ISA '", isa_name(isa), "' has no kernels in this version of qkv (usable: ", usable_isa_names(), ")");
 }
 
 inline Isa initial_isa() {
@@ -103,6 +104,14 @@ inline ActiveIsa& active_state() {
 inline const KernelTable& active() { return *active_state().table.load(std::memory_order_relaxed); }
 
 }  // namespace kernels
+
+// Every ISA this CPU and this version of qkv can run, best first.
+inline std::vector<Isa> usable_isas() {
+  std::vector<Isa> list;
+  for (Isa isa : kernels::kIsaPriority)
+    if (kernels::usable(isa)) list.push_back(isa);
+  return list;
+}
 
 // The ISA the kernels currently run on.
 inline Isa active_isa() { return kernels::active_state().isa.load(); }

@@ -1,6 +1,8 @@
 #pragma once
-// The portable kernels: plain loops with float32 accumulation in a fixed order. They define the
-// results that every faster ISA is tested against.
+// The portable kernels: plain loops in a fixed order. They define the results every faster ISA is
+// tested against, so their reductions accumulate in double: float32 inputs and outputs, with
+// sums accurate to the last bit even at K = 1000+ with cancellation (a sequential float sum is
+// not). Scalar double arithmetic costs the same as scalar float here.
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -15,24 +17,21 @@ inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int
     const float* ai = a + i * lda;
     for (std::int64_t j = 0; j < n; ++j) {
       const float* bj = b + j * ldb;
-      float sum = 0.0f;
-      for (std::int64_t p = 0; p < k; ++p) sum += ai[p] * bj[p];
-      c[i * ldc + j] = bias ? sum + bias[j] : sum;
+      double sum = bias ? double(bias[j]) : 0.0;
+      for (std::int64_t p = 0; p < k; ++p) sum += double(ai[p]) * double(bj[p]);
+      c[i * ldc + j] = float(sum);
     }
   }
 }
 
 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
                       std::int64_t m, std::int64_t n, std::int64_t k) {
-  for (std::int64_t i = 0; i < m; ++i) {
-    float* ci = c + i * ldc;
-    for (std::int64_t j = 0; j < n; ++j) ci[j] = 0.0f;
-    for (std::int64_t p = 0; p < k; ++p) {
-      const float aip = a[i * lda + p];
-      const float* bp = b + p * ldb;
-      for (std::int64_t j = 0; j < n; ++j) ci[j] += aip * bp[j];
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j) {
+      double sum = 0.0;
+      for (std::int64_t p = 0; p < k; ++p) sum += double(a[i * lda + p]) * double(b[p * ldb + j]);
+      c[i * ldc + j] = float(sum);
     }
-  }
 }
 
 inline void softmax_rows(float* x, std::int64_t rows, std::int64_t n, std::int64_t ld) {
@@ -44,13 +43,13 @@ inline void softmax_rows(float* x, std::int64_t rows, std::int64_t n, std::int64
       for (std::int64_t i = 0; i < n; ++i) row[i] = 0.0f;
       continue;
     }
-    float sum = 0.0f;
+    double sum = 0.0;
     for (std::int64_t i = 0; i < n; ++i) {
       row[i] = std::exp(row[i] - max);
       sum += row[i];
     }
-    const float inv = 1.0f / sum;
-    for (std::int64_t i = 0; i < n; ++i) row[i] *= inv;
+    const double inv = 1.0 / sum;
+    for (std::int64_t i = 0; i < n; ++i) row[i] = float(row[i] * inv);
   }
 }
 

@@ -1,0 +1,42 @@
+#pragma once
+// Decoder-only model (GPT-like): causal self-attention blocks and a language-model head.
+#include <memory>
+#include <vector>
+
+#include "qkv/models/config.hpp"
+#include "qkv/models/stacks.hpp"
+#include "qkv/models/weight_store.hpp"
+
+namespace qkv {
+
+struct DecoderOutput {
+  Tensor<float> last_hidden_state;        // [B, L, d], after the final norm
+  Tensor<float> logits;                   // [B, L, vocab]
+  std::vector<Tensor<float>> attentions;  // per layer [B, H, L, L], when asked for
+};
+
+struct DecoderModel {
+  TransformerConfig config;
+  std::shared_ptr<WeightStore> weights;
+  TokenInput input;
+  EncoderStack layers;  // self-attention blocks, run with a causal mask
+  nn::Linear lm_head;   // [vocab, d]
+
+  // ids [B, L] (right-padded); attention_mask [B, L] or empty.
+  DecoderOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
+                        bool output_attentions = false) const {
+    check_ids(ids, "input_ids");
+    const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
+    nn::AttentionMasks masks;
+    masks.causal = true;
+    masks.key_padding = padding.view();
+    DecoderOutput out;
+    out.last_hidden_state = input.forward(ids);
+    layers.forward(out.last_hidden_state.view(), masks, output_attentions ? &out.attentions : nullptr);
+    out.logits = Tensor<float>({ids.dim(0), ids.dim(1), lm_head.out_features()});
+    lm_head.forward(out.last_hidden_state.view(), out.logits);
+    return out;
+  }
+};
+
+}  // namespace qkv

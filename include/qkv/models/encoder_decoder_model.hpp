@@ -1,0 +1,69 @@
+#pragma once
+// Encoder-decoder model (the original Transformer, BART, Marian, T5): the encoder reads the
+// source; every decoder layer's cross-attention takes its keys and values from the encoder
+// output and its queries from the decoder.
+#include <memory>
+#include <vector>
+
+#include "qkv/models/config.hpp"
+#include "qkv/models/stacks.hpp"
+#include "qkv/models/weight_store.hpp"
+
+namespace qkv {
+
+struct Seq2SeqOutput {
+  Tensor<float> encoder_last_hidden_state;      // [B, Ls, d]
+  Tensor<float> last_hidden_state;              // [B, Lt, d], decoder output after its final norm
+  Tensor<float> logits;                         // [B, Lt, vocab]
+  std::vector<Tensor<float>> encoder_attentions;  // per layer [B, H, Ls, Ls], when asked for
+  std::vector<Tensor<float>> decoder_attentions;  // per layer [B, H, Lt, Lt]
+  std::vector<Tensor<float>> cross_attentions;    // per layer [B, H, Lt, Ls]
+};
+
+struct EncoderDecoderModel {
+  TransformerConfig config;
+  std::shared_ptr<WeightStore> weights;
+  TokenInput encoder_input;
+  TokenInput decoder_input;
+  EncoderStack encoder;
+  DecoderStack decoder;
+  nn::Linear lm_head;  // [vocab, d]
+
+  // Source ids [B, Ls] with attention_mask [B, Ls] (or empty) -> encoder output [B, Ls, d].
+  Tensor<float> encode(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
+                       std::vector<Tensor<float>>* attentions = nullptr) const {
+    check_ids(ids, "input_ids");
+    const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
+    nn::AttentionMasks masks;
+    masks.key_padding = padding.view();
+    Tensor<float> x = encoder_input.forward(ids);
+    encoder.forward(x.view(), masks, attentions);
+    return x;
+  }
+
+  // Full forward pass with teacher-forced decoder ids [B, Lt] (right-padded, mask optional).
+  Seq2SeqOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask,
+                        TensorView<const std::int64_t> decoder_ids,
+                        TensorView<const std::int64_t> decoder_attention_mask = {}, bool output_attentions = false) const {
+    Seq2SeqOutput out;
+    out.encoder_last_hidden_state = encode(ids, attention_mask, output_attentions ? &out.encoder_attentions : nullptr);
+    check_ids(decoder_ids, "decoder_input_ids");
+    if (decoder_ids.dim(0) != ids.dim(0))
+      fail("decoder_input_ids has batch ", decoder_ids.dim(0), ", input_ids has ", ids.dim(0));
+    const auto source_padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
+    const auto target_padding = key_padding_from(decoder_attention_mask, decoder_ids.dim(0), decoder_ids.dim(1));
+    nn::AttentionMasks self_masks, cross_masks;
+    self_masks.causal = true;
+    self_masks.key_padding = target_padding.view();
+    cross_masks.key_padding = source_padding.view();
+    out.last_hidden_state = decoder_input.forward(decoder_ids);
+    decoder.forward(out.last_hidden_state.view(), out.encoder_last_hidden_state.view(), self_masks, cross_masks,
+                    output_attentions ? &out.decoder_attentions : nullptr,
+                    output_attentions ? &out.cross_attentions : nullptr);
+    out.logits = Tensor<float>({decoder_ids.dim(0), decoder_ids.dim(1), lm_head.out_features()});
+    lm_head.forward(out.last_hidden_state.view(), out.logits);
+    return out;
+  }
+};
+
+}  // namespace qkv

@@ -1,0 +1,84 @@
+#pragma once
+// The pieces the three model types share: the token input (embedding, positions, optional
+// embedding norm), stacks of encoder and decoder blocks, and masks from attention_mask.
+#include <cstdint>
+#include <vector>
+
+#include "qkv/nn/decoder_block.hpp"
+#include "qkv/nn/embedding.hpp"
+#include "qkv/nn/positional.hpp"
+
+namespace qkv {
+
+// attention_mask [B, L] (1 = token, 0 = padding, HF convention) -> key padding [B, L] (1 = padding).
+// An empty mask means every position is a token.
+inline Tensor<std::uint8_t> key_padding_from(TensorView<const std::int64_t> attention_mask, std::int64_t batch,
+                                             std::int64_t length) {
+  Tensor<std::uint8_t> padding({batch, length});
+  if (attention_mask.empty()) return padding;
+  expect_shape(attention_mask, {batch, length}, "attention_mask");
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t t = 0; t < length; ++t) {
+      const std::int64_t m = attention_mask(b, t);
+      if (m != 0 && m != 1) fail("attention_mask[", b, ", ", t, "] is ", m, ", expected 0 or 1");
+      padding(b, t) = m == 0;
+    }
+  return padding;
+}
+
+inline void check_ids(TensorView<const std::int64_t> ids, const char* what) {
+  if (ids.rank() != 2 || ids.dim(0) == 0 || ids.dim(1) == 0) fail(what, ": expected a non-empty [batch, length] tensor, got ", ids.shape());
+}
+
+// Token ids -> the first hidden states: embed * scale + position, then an optional norm.
+struct TokenInput {
+  nn::Embedding tokens;
+  nn::PositionalEncoding positions;
+  nn::Norm norm;  // BERT's / BART's embedding LayerNorm; empty weight = none
+
+  Tensor<float> forward(TensorView<const std::int64_t> ids) const {
+    Tensor<float> x({ids.dim(0), ids.dim(1), tokens.dim()});
+    tokens.forward(ids, x);
+    positions.add_to(x);
+    if (!norm.weight.empty()) norm.forward(x.view(), x.view());
+    return x;
+  }
+};
+
+struct EncoderStack {
+  std::vector<nn::EncoderBlock> layers;
+  nn::Norm final_norm;  // empty weight = none
+
+  // x [B, L, d] in place. If attentions is given, appends each layer's [B, H, L, L] probabilities.
+  void forward(TensorView<float> x, const nn::AttentionMasks& masks, std::vector<Tensor<float>>* attentions = nullptr) const {
+    for (const auto& layer : layers) {
+      Tensor<float> probs;
+      if (attentions) probs = Tensor<float>({x.dim(0), layer.self_attn.num_heads, x.dim(1), x.dim(1)});
+      layer.forward(x, masks, probs.view());
+      if (attentions) attentions->push_back(std::move(probs));
+    }
+    if (!final_norm.weight.empty()) final_norm.forward(x, x);
+  }
+};
+
+struct DecoderStack {
+  std::vector<nn::DecoderBlock> layers;
+  nn::Norm final_norm;  // empty weight = none
+
+  // x [B, Lt, d] in place; memory [B, Ls, d]. Optional per-layer probabilities.
+  void forward(TensorView<float> x, TensorView<const float> memory, const nn::AttentionMasks& self_masks,
+               const nn::AttentionMasks& cross_masks, std::vector<Tensor<float>>* self_attentions = nullptr,
+               std::vector<Tensor<float>>* cross_attentions = nullptr) const {
+    for (const auto& layer : layers) {
+      Tensor<float> self_probs, cross_probs;
+      if (self_attentions) self_probs = Tensor<float>({x.dim(0), layer.self_attn.num_heads, x.dim(1), x.dim(1)});
+      if (cross_attentions) cross_probs = Tensor<float>({x.dim(0), layer.cross_attn.num_heads, x.dim(1), memory.dim(1)});
+      layer.forward(x, memory, self_masks, cross_masks, self_probs.view(), cross_probs.view());
+      if (self_attentions) self_attentions->push_back(std::move(self_probs));
+      if (cross_attentions) cross_attentions->push_back(std::move(cross_probs));
+    }
+    if (!final_norm.weight.empty()) final_norm.forward(x, x);
+  }
+};
+
+}  // namespace qkv

@@ -1,0 +1,47 @@
+#pragma once
+// Owns a model's weights: tensors read from a safetensors file (widened to float32 once) and
+// tables computed at load time. Layers hold views into it, so it must outlive them; models keep
+// it in a shared_ptr.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "qkv/core/tensor.hpp"
+#include "qkv/io/safetensors.hpp"
+
+namespace qkv {
+
+class WeightStore {
+ public:
+  // Every name asked for is looked up as prefix + name (checkpoints nest models under prefixes).
+  explicit WeightStore(io::SafetensorsFile file, std::string prefix = "")
+      : file_(std::move(file)), prefix_(std::move(prefix)) {}
+
+  bool contains(const std::string& name) const { return file_.contains(prefix_ + name); }
+  const std::string& path() const { return file_.path(); }
+  // The stored shape of `name` (qkv::Error if absent).
+  const Shape& shape_of(const std::string& name) const { return file_.info(prefix_ + name).shape; }
+
+  // The tensor `name`, which must have shape `expected`; qkv::Error naming both otherwise.
+  TensorView<const float> get(const std::string& name, const Shape& expected) {
+    auto it = tensors_.find(name);
+    if (it == tensors_.end()) it = tensors_.emplace(name, file_.to_float(prefix_ + name, expected)).first;
+    expect_shape(it->second.view(), expected, "tensor '" + prefix_ + name + "' in " + file_.path());
+    return it->second.view();
+  }
+  // Like get, or an empty view when the file has no such tensor.
+  TensorView<const float> get_optional(const std::string& name, const Shape& expected) {
+    return contains(name) ? get(name, expected) : TensorView<const float>();
+  }
+  // Keeps a computed tensor (e.g. a sinusoidal table) alive with the weights.
+  TensorView<const float> keep(const std::string& name, Tensor<float> t) {
+    return tensors_.insert_or_assign(name, std::move(t)).first->second.view();
+  }
+
+ private:
+  io::SafetensorsFile file_;
+  std::string prefix_;
+  std::map<std::string, Tensor<float>> tensors_;  // node-based: views stay valid as it grows
+};
+
+}  // namespace qkv

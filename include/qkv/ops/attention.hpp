@@ -1,0 +1,60 @@
+#pragma once
+// Scaled dot-product attention for one head of one sequence:
+//   probs = softmax(q k^T * scale + mask),  out = probs v
+// Masked scores become -inf; a query whose keys are all masked gets zero probabilities and a
+// zero output (softmax's contract) instead of NaN.
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+#include "qkv/kernels/dispatch.hpp"
+#include "qkv/ops/rows.hpp"
+
+namespace qkv::ops {
+
+// Which keys each query may see. All parts are optional and combine.
+struct AttentionMask {
+  // Query i sees key j only if j <= i + causal_offset. With a KV cache holding P earlier
+  // positions, causal_offset = P (the queries are the last Lq of Lk positions).
+  bool causal = false;
+  std::int64_t causal_offset = 0;
+  const std::uint8_t* key_padding = nullptr;  // [Lk], nonzero = padding: no query sees it
+  TensorView<const std::uint8_t> blocked;     // [Lq, Lk], nonzero = not allowed (torch's bool attn_mask)
+  TensorView<const float> additive;           // [Lq, Lk], added to the scaled scores (float masks, position biases)
+};
+
+// q [Lq, d], k [Lk, d], v [Lk, dv] (rows contiguous, any row stride);
+// out [Lq, dv]; probs [Lq, Lk] receives the attention probabilities (it is also the scratch).
+inline void attention(TensorView<const float> q, TensorView<const float> k, TensorView<const float> v, float scale,
+                      const AttentionMask& mask, TensorView<float> out, TensorView<float> probs) {
+  const auto rq = rows_of(q, "attention: q"), rk = rows_of(k, "attention: k"), rv = rows_of(v, "attention: v");
+  const auto ro = rows_of(out, "attention: out"), rp = rows_of(probs, "attention: probs");
+  const std::int64_t lq = rq.rows, lk = rk.rows;
+  if (q.rank() != 2 || k.rank() != 2 || v.rank() != 2) fail("attention: q, k, v must be matrices");
+  if (rk.cols != rq.cols) fail("attention: q has head size ", rq.cols, ", k has ", rk.cols);
+  if (rv.rows != lk) fail("attention: k has ", lk, " rows, v has ", rv.rows);
+  if (ro.rows != lq || ro.cols != rv.cols) fail("attention: out ", out.shape(), " must be [", lq, ", ", rv.cols, "]");
+  if (rp.rows != lq || rp.cols != lk) fail("attention: probs ", probs.shape(), " must be [", lq, ", ", lk, "]");
+  if (!mask.blocked.empty() && (mask.blocked.dim(0) != lq || mask.blocked.dim(1) != lk))
+    fail("attention: boolean mask ", mask.blocked.shape(), " must be [", lq, ", ", lk, "]");
+  if (!mask.additive.empty() && (mask.additive.dim(0) != lq || mask.additive.dim(1) != lk))
+    fail("attention: additive mask ", mask.additive.shape(), " must be [", lq, ", ", lk, "]");
+
+  const auto& kt = kernels::active();
+  kt.matmul_nt(rq.data, rq.ld, rk.data, rk.ld, rp.data, rp.ld, lq, lk, rq.cols, nullptr);
+  constexpr float kMasked = -std::numeric_limits<float>::infinity();
+  for (std::int64_t i = 0; i < lq; ++i) {
+    float* row = rp.row(i);
+    for (std::int64_t j = 0; j < lk; ++j) {
+      float s = row[j] * scale;
+      if (!mask.additive.empty()) s += mask.additive(i, j);
+      const bool hidden = (mask.causal && j > i + mask.causal_offset) || (mask.key_padding && mask.key_padding[j]) ||
+                          (!mask.blocked.empty() && mask.blocked(i, j));
+      row[j] = hidden ? kMasked : s;
+    }
+  }
+  kt.softmax_rows(rp.data, lq, lk, rp.ld);
+  kt.matmul_nn(rp.data, rp.ld, rv.data, rv.ld, ro.data, ro.ld, lq, rv.cols, lk);
+}
+
+}  // namespace qkv::ops

@@ -1,0 +1,64 @@
+#pragma once
+// Helpers shared by the tests: open reference files under tests/data, compare with the
+// tolerance |got - ref| <= rtol * (1 + |ref|), and run a body on every usable ISA.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+
+#include "qkv/core/tensor.hpp"
+#include "qkv/io/safetensors.hpp"
+#include "qkv/kernels/dispatch.hpp"
+
+namespace qkv::test {
+
+inline std::string data_path(const std::string& relative) { return std::string(QKV_TEST_DATA) + "/" + relative; }
+
+inline io::SafetensorsFile open_data(const std::string& relative) { return io::SafetensorsFile::open(data_path(relative)); }
+
+// Compares elementwise; `valid(index)` (flat index) selects the positions that count. Prints the
+// largest absolute and relative error, so test logs show how close each reference is.
+inline double expect_close(TensorView<const float> got, TensorView<const float> ref, double rtol, const std::string& what,
+                           const std::function<bool(std::int64_t)>& valid = {}) {
+  EXPECT_EQ(got.shape(), ref.shape()) << what;
+  if (got.shape() != ref.shape()) return INFINITY;
+  const Tensor<float> g = Tensor<float>::copy_of(got), r = Tensor<float>::copy_of(ref);
+  double max_abs = 0.0, worst_ratio = 0.0;
+  std::int64_t worst = -1, checked = 0;
+  for (std::int64_t i = 0; i < g.numel(); ++i) {
+    if (valid && !valid(i)) continue;
+    ++checked;
+    const double a = g.data()[i], b = r.data()[i];
+    if (std::isnan(b) || std::isinf(b)) {  // non-finite references must be matched exactly
+      const bool same = (std::isnan(a) && std::isnan(b)) || a == b;
+      EXPECT_TRUE(same) << what << " at flat index " << i << ": got " << a << ", expected " << b;
+      continue;
+    }
+    const double diff = std::fabs(a - b);
+    const double ratio = diff / (1.0 + std::fabs(b));
+    if (!(diff <= max_abs)) max_abs = diff;
+    if (!(ratio <= worst_ratio)) {
+      worst_ratio = ratio;
+      worst = i;
+    }
+  }
+  EXPECT_GT(checked, 0) << what << ": no position was compared";
+  EXPECT_LE(worst_ratio, rtol) << what << ": worst at flat index " << worst << ": got " << g.data()[worst]
+                               << ", expected " << r.data()[worst];
+  std::printf("[ max error ] %-60s abs %.3g  rel %.3g\n", what.c_str(), max_abs, worst_ratio);
+  return max_abs;
+}
+
+// Runs body once per ISA this machine can run, with that ISA active; restores the best one.
+inline void for_each_isa(const std::function<void(Isa)>& body) {
+  for (Isa isa : usable_isas()) {
+    SCOPED_TRACE(std::string("isa=") + std::string(isa_name(isa)));
+    set_isa(isa);
+    body(isa);
+  }
+  set_isa(usable_isas().front());
+}
+
+}  // namespace qkv::test
