@@ -1,9 +1,10 @@
 #pragma once
-// Owns a model's weights: tensors read from a safetensors file (widened to float32 once) and
-// tables computed at load time. Layers hold views into it, so it must outlive them; models keep
-// it in a shared_ptr.
+// Owns a model's weights: tensors read from a safetensors file (widened to float32 once, on first
+// use) and tensors computed or built in code (keep). Layers hold views into it, so it must
+// outlive them; models keep it in a shared_ptr.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "qkv/core/tensor.hpp"
@@ -13,20 +14,30 @@ namespace qkv {
 
 class WeightStore {
  public:
-  // Every name asked for is looked up as prefix + name (checkpoints nest models under prefixes).
+  WeightStore() = default;  // holds only what is kept
+  // Names are looked up in the file as prefix + name (checkpoints nest models under prefixes).
   explicit WeightStore(io::SafetensorsFile file, std::string prefix = "")
       : file_(std::move(file)), prefix_(std::move(prefix)) {}
 
-  bool contains(const std::string& name) const { return file_.contains(prefix_ + name); }
-  const std::string& path() const { return file_.path(); }
-  // The stored shape of `name` (qkv::Error if absent).
-  const Shape& shape_of(const std::string& name) const { return file_.info(prefix_ + name).shape; }
+  bool contains(const std::string& name) const {
+    return tensors_.count(name) != 0 || (file_ && file_->contains(prefix_ + name));
+  }
+  std::string source() const { return file_ ? file_->path() : std::string("weights built in code"); }
+  // The shape of `name` (qkv::Error if absent).
+  Shape shape_of(const std::string& name) const {
+    if (auto it = tensors_.find(name); it != tensors_.end()) return it->second.shape();
+    if (!file_) fail(source(), ": no tensor '", name, "'");
+    return file_->info(prefix_ + name).shape;
+  }
 
   // The tensor `name`, which must have shape `expected`; qkv::Error naming both otherwise.
   TensorView<const float> get(const std::string& name, const Shape& expected) {
     auto it = tensors_.find(name);
-    if (it == tensors_.end()) it = tensors_.emplace(name, file_.to_float(prefix_ + name, expected)).first;
-    expect_shape(it->second.view(), expected, "tensor '" + prefix_ + name + "' in " + file_.path());
+    if (it == tensors_.end()) {
+      if (!file_) fail(source(), ": no tensor '", name, "'");
+      it = tensors_.emplace(name, file_->to_float(prefix_ + name, expected)).first;
+    }
+    expect_shape(it->second.view(), expected, "tensor '" + prefix_ + name + "' in " + source());
     return it->second.view();
   }
   // Like get, or an empty view when the file has no such tensor.
@@ -39,7 +50,7 @@ class WeightStore {
   }
 
  private:
-  io::SafetensorsFile file_;
+  std::optional<io::SafetensorsFile> file_;
   std::string prefix_;
   std::map<std::string, Tensor<float>> tensors_;  // node-based: views stay valid as it grows
 };
