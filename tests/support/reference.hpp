@@ -6,11 +6,13 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "qkv/core/tensor.hpp"
 #include "qkv/io/safetensors.hpp"
 #include "qkv/kernels/dispatch.hpp"
+#include "qkv/models/weight_store.hpp"
 
 namespace qkv::test {
 
@@ -49,6 +51,39 @@ inline double expect_close(TensorView<const float> got, TensorView<const float> 
                                << ", expected " << r.data()[worst];
   std::printf("[ max error ] %-60s abs %.3g  rel %.3g\n", what.c_str(), max_abs, worst_ratio);
   return max_abs;
+}
+
+// A torch bool/U8 mask file tensor as bytes (nonzero = masked / padded).
+inline Tensor<std::uint8_t> load_mask(const io::SafetensorsFile& file, const std::string& name) {
+  const Tensor<std::int64_t> m = file.to_int64(name);
+  Tensor<std::uint8_t> out(m.shape());
+  for (std::int64_t i = 0; i < m.numel(); ++i) out.data()[i] = m.data()[i] != 0;
+  return out;
+}
+
+// For outputs [B, L, ...]: is the flat index at a position whose token is not padding?
+// padding is [B, L], nonzero = padded (torch key_padding_mask convention).
+inline std::function<bool(std::int64_t)> valid_rows(const Tensor<std::uint8_t>& padding, std::int64_t inner) {
+  const std::int64_t length = padding.dim(1);
+  return [&padding, inner, length](std::int64_t i) {
+    const std::int64_t row = i / inner;
+    return padding(row / length, row % length) == 0;
+  };
+}
+
+// For attention probabilities [B, H, Lq, Lk]: positions whose query is not padding.
+inline std::function<bool(std::int64_t)> valid_queries(const Tensor<std::uint8_t>& padding, std::int64_t heads,
+                                                       std::int64_t keys) {
+  const std::int64_t length = padding.dim(1);
+  return [&padding, heads, keys, length](std::int64_t i) {
+    const std::int64_t q = (i / keys) % length, b = i / (keys * length * heads);
+    return padding(b, q) == 0;
+  };
+}
+
+// The weights of a torch reference case (tests/data/torch/<name>/state_dict.safetensors).
+inline std::shared_ptr<WeightStore> torch_weights(const std::string& name, const std::string& prefix = "") {
+  return std::make_shared<WeightStore>(open_data("torch/" + name + "/state_dict.safetensors"), prefix);
 }
 
 // Runs body once per ISA this machine can run, with that ISA active; restores the best one.
