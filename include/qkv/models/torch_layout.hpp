@@ -40,6 +40,8 @@ inline nn::MultiHeadAttention multi_head_attention(WeightStore& w, const std::st
     m.k_proj.weight = in_proj.narrow(0, d, d);
     m.v_proj.weight = in_proj.narrow(0, 2 * d, d);
   } else {
+    if (!w.contains(prefix + "q_proj_weight"))
+      fail(w.source(), ": no tensor '", packed, "' (or '", prefix, "q_proj_weight' with k/v_proj_weight)");
     m.q_proj.weight = w.get(prefix + "q_proj_weight", {d, d});
     m.k_proj.weight = w.get(prefix + "k_proj_weight", {d, w.shape_of(prefix + "k_proj_weight")[1]});
     m.v_proj.weight = w.get(prefix + "v_proj_weight", {d, w.shape_of(prefix + "v_proj_weight")[1]});
