@@ -61,6 +61,19 @@ TEST_P(Seq2Seq, PaddingNeverChangesASequence) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Seq2Seq, ::testing::Values("models_seq2seq_pre_gelu", "models_seq2seq_post_relu"));
 
+TEST(EncoderDecoderModel, StoredTensorsTheConfigDoesNotUseAreAnError) {
+  // nn.Transformer stores encoder.norm / decoder.norm; a config without final_norm would ignore them.
+  test::FixtureModel f("models_seq2seq_post_relu");
+  TransformerConfig c = test::fixture_config();
+  c.encoder_layers = 2, c.decoder_layers = 2, c.positions = PositionKind::sinusoidal;
+  try {
+    torch_layout::load_encoder_decoder_model(f.weights, c);
+    FAIL() << "expected qkv::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("weights.decoder.norm.bias"), std::string::npos) << e.what();
+  }
+}
+
 TEST(EncoderDecoderModel, MismatchedBatchIsAnError) {
   test::FixtureModel f("models_seq2seq_pre_gelu");
   const EncoderDecoderModel model = load_fixture(f, true);

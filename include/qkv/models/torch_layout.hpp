@@ -114,22 +114,32 @@ inline nn::Linear lm_head(WeightStore& w, const TransformerConfig& c) {
   return {w.contains("lm_head.weight") ? w.get("lm_head.weight", shape) : w.get("embed_tokens.weight", shape), {}};
 }
 
+// The model loaders fail if the file holds tensors the config did not use (e.g. nn.Transformer's
+// encoder.norm with final_norm off), since ignoring them would silently change the results.
+constexpr const char* kUnusedHint = "check the layer counts, final_norm, num_labels and positions";
+
 inline EncoderModel load_encoder_model(std::shared_ptr<WeightStore> w, const TransformerConfig& c) {
   c.validate();
   EncoderModel m{c, w, token_input(*w, c), encoder_stack(*w, "", c.encoder_layers, c), {}};
   if (c.num_labels > 0) m.classifier = linear(*w, "classifier.", c.num_labels, c.d_model);
+  w->expect_all_used(kUnusedHint);
   return m;
 }
 
 inline DecoderModel load_decoder_model(std::shared_ptr<WeightStore> w, const TransformerConfig& c) {
   c.validate();
-  return {c, w, token_input(*w, c), encoder_stack(*w, "", c.decoder_layers, c), lm_head(*w, c)};
+  DecoderModel m{c, w, token_input(*w, c), encoder_stack(*w, "", c.decoder_layers, c), lm_head(*w, c)};
+  w->expect_all_used(kUnusedHint);
+  return m;
 }
 
 inline EncoderDecoderModel load_encoder_decoder_model(std::shared_ptr<WeightStore> w, const TransformerConfig& c) {
   c.validate();
   const TokenInput input = token_input(*w, c);
-  return {c, w, input, input, encoder_stack(*w, "encoder.", c.encoder_layers, c), decoder_stack(*w, "decoder.", c), lm_head(*w, c)};
+  EncoderDecoderModel m{c, w, input, input, encoder_stack(*w, "encoder.", c.encoder_layers, c),
+                        decoder_stack(*w, "decoder.", c), lm_head(*w, c)};
+  w->expect_all_used(kUnusedHint);
+  return m;
 }
 
 }  // namespace qkv::torch_layout

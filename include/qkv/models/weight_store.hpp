@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "qkv/core/tensor.hpp"
 #include "qkv/io/safetensors.hpp"
@@ -44,6 +45,25 @@ class WeightStore {
   TensorView<const float> get_optional(const std::string& name, const Shape& expected) {
     return contains(name) ? get(name, expected) : TensorView<const float>();
   }
+  // Tensors of the file (under the prefix) that nothing has asked for: a loader checks this is
+  // empty, so a misspelled or unexpected weight is an error rather than silently ignored.
+  std::vector<std::string> unused() const {
+    std::vector<std::string> names;
+    if (!file_) return names;
+    for (const std::string& full : file_->names())
+      if (full.compare(0, prefix_.size(), prefix_) == 0 && tensors_.count(full.substr(prefix_.size())) == 0)
+        names.push_back(full);
+    return names;
+  }
+  void expect_all_used(const std::string& hint) const {
+    const auto names = unused();
+    if (names.empty()) return;
+    std::string list;
+    for (std::size_t i = 0; i < names.size() && i < 5; ++i) list += (i ? ", " : "") + names[i];
+    if (names.size() > 5) list += ", ...";
+    fail(source(), ": ", names.size(), " tensor(s) not used by the model (", hint, "): ", list);
+  }
+
   // Keeps a computed tensor (e.g. a sinusoidal table) alive with the weights.
   TensorView<const float> keep(const std::string& name, Tensor<float> t) {
     return tensors_.insert_or_assign(name, std::move(t)).first->second.view();
