@@ -13,11 +13,8 @@ TEST_P(TorchTransformer, EncoderMemoryAndDecoderOutputMatchTorch) {
   const std::string name = GetParam();
   const auto inputs = test::open_data("torch/" + name + "/inputs.safetensors");
   const auto expected = test::open_data("torch/" + name + "/expected.safetensors");
-  TransformerConfig config;
-  config.d_model = 32, config.num_heads = 4, config.ffn_dim = 37, config.encoder_layers = 2, config.decoder_layers = 2;
-  config.placement = name == "transformer_pre_gelu" ? nn::NormPlacement::pre : nn::NormPlacement::post;
-  config.activation = name == "transformer_pre_gelu" ? Activation::gelu_erf : Activation::relu;
-  config.final_norm = true;
+  TransformerConfig config = test::torch_case_config(name);
+  config.encoder_layers = 2, config.decoder_layers = 2, config.final_norm = true;
   const auto weights = test::torch_weights(name);
   const EncoderStack encoder = torch_layout::encoder_stack(*weights, "encoder.", config.encoder_layers, config);
   const DecoderStack decoder = torch_layout::decoder_stack(*weights, "decoder.", config);
@@ -47,8 +44,7 @@ INSTANTIATE_TEST_SUITE_P(Torch, TorchTransformer, ::testing::Values("transformer
 
 TEST(TorchLayout, MissingTensorIsAnErrorNamingIt) {
   const auto weights = test::torch_weights("enc_layer_post_relu");
-  TransformerConfig config;
-  config.d_model = 32, config.num_heads = 4, config.ffn_dim = 37;
+  const TransformerConfig config = test::torch_case_config("enc_layer_post_relu");
   try {
     torch_layout::decoder_block(*weights, "", config);  // an encoder layer has no multihead_attn.*
     FAIL() << "expected qkv::Error";
@@ -59,8 +55,8 @@ TEST(TorchLayout, MissingTensorIsAnErrorNamingIt) {
 
 TEST(TorchLayout, WrongShapeIsAnErrorNamingTensorAndShapes) {
   const auto weights = test::torch_weights("enc_layer_post_relu");
-  TransformerConfig config;
-  config.d_model = 32, config.num_heads = 4, config.ffn_dim = 40;  // the file has 37
+  TransformerConfig config = test::torch_case_config("enc_layer_post_relu");
+  config.ffn_dim = 40;  // the file has 37
   try {
     torch_layout::encoder_block(*weights, "", config);
     FAIL() << "expected qkv::Error";

@@ -13,10 +13,7 @@ TEST_P(DecoderBlockCase, MatchesTorchWithAndWithoutMasks) {
   const std::string name = GetParam();
   const auto inputs = test::open_data("torch/" + name + "/inputs.safetensors");
   const auto expected = test::open_data("torch/" + name + "/expected.safetensors");
-  TransformerConfig config;
-  config.d_model = 32, config.num_heads = 4, config.ffn_dim = 37;
-  config.placement = name.find("_pre_") != std::string::npos ? nn::NormPlacement::pre : nn::NormPlacement::post;
-  config.activation = name.find("gelu") != std::string::npos ? Activation::gelu_erf : Activation::relu;
+  const TransformerConfig config = test::torch_case_config(name);
   const auto weights = test::torch_weights(name);
   const nn::DecoderBlock block = torch_layout::decoder_block(*weights, "", config);
   const Tensor<float> memory = inputs.to_float("memory");

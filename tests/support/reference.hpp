@@ -12,6 +12,7 @@
 #include "qkv/core/tensor.hpp"
 #include "qkv/io/safetensors.hpp"
 #include "qkv/kernels/dispatch.hpp"
+#include "qkv/models/config.hpp"
 #include "qkv/models/weight_store.hpp"
 
 namespace qkv::test {
@@ -84,6 +85,16 @@ inline std::function<bool(std::int64_t)> valid_queries(const Tensor<std::uint8_t
 // The weights of a torch reference case (tests/data/torch/<name>/state_dict.safetensors).
 inline std::shared_ptr<WeightStore> torch_weights(const std::string& name, const std::string& prefix = "") {
   return std::make_shared<WeightStore>(open_data("torch/" + name + "/state_dict.safetensors"), prefix);
+}
+
+// The config of the torch module cases: d_model 32, 4 heads, ffn 37; norm placement and
+// activation read from the case name (..._pre_gelu, ..._post_relu).
+inline TransformerConfig torch_case_config(const std::string& name) {
+  TransformerConfig c;
+  c.d_model = 32, c.num_heads = 4, c.ffn_dim = 37;
+  c.placement = name.find("_pre_") != std::string::npos ? nn::NormPlacement::pre : nn::NormPlacement::post;
+  c.activation = name.find("gelu") != std::string::npos ? Activation::gelu_erf : Activation::relu;
+  return c;
 }
 
 // Runs body once per ISA this machine can run, with that ISA active; restores the best one.
