@@ -44,6 +44,16 @@ TEST(EncoderModel, PaddingNeverChangesASequence) {
   }
 }
 
+TEST(EncoderModel, LengthsGiveTheSameResultAsTheMask) {
+  test::FixtureModel f("models_encoder_post_relu");
+  const EncoderModel model = load_fixture(f);
+  const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
+  const auto from_lengths = attention_mask_from_lengths({test::valid_length(mask, 0), test::valid_length(mask, 1)}, 9);
+  for (std::int64_t i = 0; i < mask.numel(); ++i) EXPECT_EQ(from_lengths.data()[i], mask.data()[i]);
+  EXPECT_THROW(attention_mask_from_lengths({10}, 9), Error);
+  EXPECT_THROW(attention_mask_from_lengths({0}, 9), Error);
+}
+
 TEST(EncoderModel, AttentionsSumToOneAndIgnorePaddedKeys) {
   test::FixtureModel f("models_encoder_post_relu");
   const EncoderModel model = load_fixture(f);

@@ -26,6 +26,18 @@ inline Tensor<std::uint8_t> key_padding_from(TensorView<const std::int64_t> atte
   return padding;
 }
 
+// The attention_mask [B, max_length] of right-padded sequences with these lengths, for callers
+// that know lengths rather than masks.
+inline Tensor<std::int64_t> attention_mask_from_lengths(const std::vector<std::int64_t>& lengths, std::int64_t max_length) {
+  Tensor<std::int64_t> mask({std::int64_t(lengths.size()), max_length});
+  for (std::size_t b = 0; b < lengths.size(); ++b) {
+    if (lengths[b] < 1 || lengths[b] > max_length)
+      fail("sequence ", b, " has length ", lengths[b], ", expected 1..", max_length);
+    for (std::int64_t t = 0; t < lengths[b]; ++t) mask(std::int64_t(b), t) = 1;
+  }
+  return mask;
+}
+
 inline void check_ids(TensorView<const std::int64_t> ids, const char* what) {
   if (ids.rank() != 2 || ids.dim(0) == 0 || ids.dim(1) == 0) fail(what, ": expected a non-empty [batch, length] tensor, got ", ids.shape());
 }
