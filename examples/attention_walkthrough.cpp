@@ -91,7 +91,7 @@ int run() {
   // attention_mask: 1 = real token, 0 = padding (Hugging Face's convention). A batch of one
   // sentence has no padding, so all ones; the decoder's causal mask is added by the model.
   const qkv::Tensor<std::int64_t> source_mask(source.shape(), 1), target_mask(target.shape(), 1);
-  const qkv::Seq2SeqOutput out = w.model.forward(source, source_mask, target, target_mask, /*output_attentions=*/true);
+  const qkv::Seq2SeqOutput out = w.model.forward(source, source_mask, target, target_mask, qkv::ForwardOptions::with_attentions());
 
   std::cout << std::fixed << std::setprecision(2);
   const std::size_t layers = out.cross_attentions.size();

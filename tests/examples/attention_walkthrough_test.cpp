@@ -23,7 +23,7 @@ ForwardPass run_walkthrough() {
   const auto& w = r.walkthrough;
   const auto source = w.ids(w.source), target = w.ids(w.target);
   const Tensor<std::int64_t> source_mask(source.shape(), 1), target_mask(target.shape(), 1);
-  r.out = w.model.forward(source, source_mask, target, target_mask, /*output_attentions=*/true);
+  r.out = w.model.forward(source, source_mask, target, target_mask, qkv::ForwardOptions::with_attentions());
   return r;
 }
 

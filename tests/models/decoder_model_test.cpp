@@ -47,7 +47,7 @@ TEST(DecoderModel, CausalAttentionNeverLooksAhead) {
   test::FixtureModel f("models_decoder_pre_gelu");
   const DecoderModel model = load_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids");
-  const auto out = model.forward(ids, {}, true);
+  const auto out = model.forward(ids, {}, ForwardOptions::with_attentions());
   for (const auto& a : out.attentions)
     for (std::int64_t q = 0; q < 9; ++q)
       for (std::int64_t k = q + 1; k < 9; ++k) EXPECT_EQ(a(0, 0, q, k), 0.0f);
@@ -64,7 +64,7 @@ TEST(DecoderModel, LmHeadTiesToEmbeddingsWhenAbsent) {
   auto store = std::make_shared<WeightStore>();
   store->keep("embed_tokens.weight", f.file.to_float("weights.embed_tokens.weight"));
   const DecoderModel model = torch_layout::load_decoder_model(store, c);
-  EXPECT_EQ(model.lm_head.weight.data(), model.input.tokens.weight.data());
+  EXPECT_EQ(model.lm_head.linear.weight.data(), model.input.tokens.weight.data());
 }
 
 }  // namespace

@@ -44,10 +44,10 @@ TEST_P(Seq2Seq, PaddingNeverChangesASequence) {
   const EncoderDecoderModel model = load_fixture(f, name.find("pre") != std::string::npos);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto dec = f.file.to_int64("inputs.decoder_input_ids"), dec_mask = f.file.to_int64("inputs.decoder_attention_mask");
-  const auto batch = model.forward(ids, mask, dec, dec_mask, true);
+  const auto batch = model.forward(ids, mask, dec, dec_mask, ForwardOptions::with_attentions());
   for (std::int64_t b = 0; b < ids.dim(0); ++b) {
     const std::int64_t ns = test::valid_length(mask, b), nt = test::valid_length(dec_mask, b);
-    const auto alone = model.forward(test::row_alone(ids, b, ns), {}, test::row_alone(dec, b, nt), {}, true);
+    const auto alone = model.forward(test::row_alone(ids, b, ns), {}, test::row_alone(dec, b, nt), {}, ForwardOptions::with_attentions());
     test::expect_row_bitwise_equal(batch.encoder_last_hidden_state, b, alone.encoder_last_hidden_state, ns, "encoder row");
     test::expect_row_bitwise_equal(batch.logits, b, alone.logits, nt, "logits row");
     // Cross-attention: every valid target query puts exactly the same weights on the source tokens.

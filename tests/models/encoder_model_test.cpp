@@ -34,10 +34,10 @@ TEST(EncoderModel, PaddingNeverChangesASequence) {
   test::FixtureModel f("models_encoder_post_relu");
   const EncoderModel model = load_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
-  const auto batch = model.forward(ids, mask, true);
+  const auto batch = model.forward(ids, mask, ForwardOptions::with_attentions());
   for (std::int64_t b = 0; b < ids.dim(0); ++b) {
     const std::int64_t n = test::valid_length(mask, b);
-    const auto alone = model.forward(test::row_alone(ids, b, n), {}, true);
+    const auto alone = model.forward(test::row_alone(ids, b, n), {}, ForwardOptions::with_attentions());
     test::expect_row_bitwise_equal(batch.last_hidden_state, b, alone.last_hidden_state, n, "hidden row " + std::to_string(b));
     const Tensor<float> batch_probs = model.classify(ids, mask), alone_probs = model.classify(test::row_alone(ids, b, n));
     for (std::int64_t c = 0; c < 3; ++c) EXPECT_EQ(batch_probs(b, c), alone_probs(0, c));
@@ -58,7 +58,7 @@ TEST(EncoderModel, AttentionsSumToOneAndIgnorePaddedKeys) {
   test::FixtureModel f("models_encoder_post_relu");
   const EncoderModel model = load_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
-  const auto out = model.forward(ids, mask, true);
+  const auto out = model.forward(ids, mask, ForwardOptions::with_attentions());
   ASSERT_EQ(out.attentions.size(), 2u);
   for (const auto& a : out.attentions) {
     ASSERT_EQ(a.shape(), Shape({2, 4, 9, 9}));

@@ -95,6 +95,7 @@ inline float activation(Activation act, float x) {
       return 0.5f * x * (1.0f + std::tanh(inner));
     }
     case Activation::silu: return x / (1.0f + std::exp(-x));
+    case Activation::tanh: return std::tanh(x);
   }
   return x;
 }

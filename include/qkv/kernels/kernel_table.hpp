@@ -5,7 +5,7 @@
 
 namespace qkv {
 
-enum class Activation { relu, gelu_erf, gelu_tanh, silu };
+enum class Activation { relu, gelu_erf, gelu_tanh, silu, tanh };  // tanh: BERT's pooler
 
 namespace kernels {
 

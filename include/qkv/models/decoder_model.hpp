@@ -6,13 +6,15 @@
 #include "qkv/models/config.hpp"
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
+#include "qkv/nn/lm_head.hpp"
 
 namespace qkv {
 
 struct DecoderOutput {
-  Tensor<float> last_hidden_state;        // [B, L, d], after the final norm
-  Tensor<float> logits;                   // [B, L, vocab]
-  std::vector<Tensor<float>> attentions;  // per layer [B, H, L, L], when asked for
+  Tensor<float> last_hidden_state;           // [B, L, d], after the final norm
+  Tensor<float> logits;                      // [B, L, vocab]
+  std::vector<Tensor<float>> hidden_states;  // n_layers + 1 of [B, L, d], when asked for
+  std::vector<Tensor<float>> attentions;     // per layer [B, H, L, L], when asked for
 };
 
 struct DecoderModel {
@@ -20,20 +22,21 @@ struct DecoderModel {
   std::shared_ptr<WeightStore> weights;
   TokenInput input;
   EncoderStack layers;  // self-attention blocks, run with a causal mask
-  nn::Linear lm_head;   // [vocab, d]
+  nn::LmHead lm_head;
 
-  // ids [B, L] (right-padded); attention_mask [B, L] or empty.
+  // ids [B, L]; attention_mask [B, L] or empty.
   DecoderOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
-                        bool output_attentions = false) const {
+                        const ForwardOptions& options = {}) const {
     check_ids(ids, "input_ids");
     const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
     nn::AttentionMasks masks;
     masks.causal = true;
     masks.key_padding = padding.view();
     DecoderOutput out;
-    out.last_hidden_state = input.forward(ids);
-    layers.forward(out.last_hidden_state.view(), masks, output_attentions ? &out.attentions : nullptr);
-    out.logits = Tensor<float>({ids.dim(0), ids.dim(1), lm_head.out_features()});
+    out.last_hidden_state = input.forward(ids, options);
+    layers.forward(out.last_hidden_state.view(), masks, options.output_attentions ? &out.attentions : nullptr,
+                   options.output_hidden_states ? &out.hidden_states : nullptr);
+    out.logits = Tensor<float>({ids.dim(0), ids.dim(1), lm_head.vocab_size()});
     lm_head.forward(out.last_hidden_state.view(), out.logits);
     return out;
   }

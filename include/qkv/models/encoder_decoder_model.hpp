@@ -8,6 +8,7 @@
 #include "qkv/models/config.hpp"
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
+#include "qkv/nn/lm_head.hpp"
 
 namespace qkv {
 
@@ -15,6 +16,8 @@ struct Seq2SeqOutput {
   Tensor<float> encoder_last_hidden_state;      // [B, Ls, d]
   Tensor<float> last_hidden_state;              // [B, Lt, d], decoder output after its final norm
   Tensor<float> logits;                         // [B, Lt, vocab]
+  std::vector<Tensor<float>> encoder_hidden_states;  // nE + 1 of [B, Ls, d], when asked for
+  std::vector<Tensor<float>> decoder_hidden_states;  // nD + 1 of [B, Lt, d]
   std::vector<Tensor<float>> encoder_attentions;  // per layer [B, H, Ls, Ls], when asked for
   std::vector<Tensor<float>> decoder_attentions;  // per layer [B, H, Lt, Lt]
   std::vector<Tensor<float>> cross_attentions;    // per layer [B, H, Lt, Ls]
@@ -27,26 +30,28 @@ struct EncoderDecoderModel {
   TokenInput decoder_input;
   EncoderStack encoder;
   DecoderStack decoder;
-  nn::Linear lm_head;  // [vocab, d]
+  nn::LmHead lm_head;
 
   // Source ids [B, Ls] with attention_mask [B, Ls] (or empty) -> encoder output [B, Ls, d].
   Tensor<float> encode(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
-                       std::vector<Tensor<float>>* attentions = nullptr) const {
+                       std::vector<Tensor<float>>* attentions = nullptr,
+                       std::vector<Tensor<float>>* hidden_states = nullptr) const {
     check_ids(ids, "input_ids");
     const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
     nn::AttentionMasks masks;
     masks.key_padding = padding.view();
     Tensor<float> x = encoder_input.forward(ids);
-    encoder.forward(x.view(), masks, attentions);
+    encoder.forward(x.view(), masks, attentions, hidden_states);
     return x;
   }
 
   // Full forward pass with teacher-forced decoder ids [B, Lt] (right-padded, mask optional).
   Seq2SeqOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask,
                         TensorView<const std::int64_t> decoder_ids,
-                        TensorView<const std::int64_t> decoder_attention_mask = {}, bool output_attentions = false) const {
+                        TensorView<const std::int64_t> decoder_attention_mask = {}, const ForwardOptions& options = {}) const {
     Seq2SeqOutput out;
-    out.encoder_last_hidden_state = encode(ids, attention_mask, output_attentions ? &out.encoder_attentions : nullptr);
+    out.encoder_last_hidden_state = encode(ids, attention_mask, options.output_attentions ? &out.encoder_attentions : nullptr,
+                                           options.output_hidden_states ? &out.encoder_hidden_states : nullptr);
     check_ids(decoder_ids, "decoder_input_ids");
     if (decoder_ids.dim(0) != ids.dim(0))
       fail("decoder_input_ids has batch ", decoder_ids.dim(0), ", input_ids has ", ids.dim(0));
@@ -58,9 +63,10 @@ struct EncoderDecoderModel {
     cross_masks.key_padding = source_padding.view();
     out.last_hidden_state = decoder_input.forward(decoder_ids);
     decoder.forward(out.last_hidden_state.view(), out.encoder_last_hidden_state.view(), self_masks, cross_masks,
-                    output_attentions ? &out.decoder_attentions : nullptr,
-                    output_attentions ? &out.cross_attentions : nullptr);
-    out.logits = Tensor<float>({decoder_ids.dim(0), decoder_ids.dim(1), lm_head.out_features()});
+                    options.output_attentions ? &out.decoder_attentions : nullptr,
+                    options.output_attentions ? &out.cross_attentions : nullptr,
+                    options.output_hidden_states ? &out.decoder_hidden_states : nullptr);
+    out.logits = Tensor<float>({decoder_ids.dim(0), decoder_ids.dim(1), lm_head.vocab_size()});
     lm_head.forward(out.last_hidden_state.view(), out.logits);
     return out;
   }

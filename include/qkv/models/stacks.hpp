@@ -42,16 +42,40 @@ inline void check_ids(TensorView<const std::int64_t> ids, const char* what) {
   if (ids.rank() != 2 || ids.dim(0) == 0 || ids.dim(1) == 0) fail(what, ": expected a non-empty [batch, length] tensor, got ", ids.shape());
 }
 
-// Token ids -> the first hidden states: embed * scale + position, then an optional norm.
+// What a forward pass returns beyond its main outputs, and the optional inputs some
+// architectures take.
+struct ForwardOptions {
+  bool output_attentions = false;     // per-layer attention probabilities
+  bool output_hidden_states = false;  // HF's hidden_states: embeddings, each layer's input, final output
+  TensorView<const std::int64_t> token_type_ids;  // [B, L], BERT segments; empty = all 0
+  TensorView<const std::int64_t> position_ids;    // [B, L]; empty = 0..L-1
+
+  static ForwardOptions with_attentions() {
+    ForwardOptions o;
+    o.output_attentions = true;
+    return o;
+  }
+};
+
+// Token ids -> the first hidden states: embed * scale (+ token type) + position, then an optional norm.
 struct TokenInput {
   nn::Embedding tokens;
+  nn::Embedding token_types;  // [type_vocab, d], BERT; empty weight = none
   nn::PositionalEncoding positions;
   nn::Norm norm;  // BERT's / BART's embedding LayerNorm; empty weight = none
 
-  Tensor<float> forward(TensorView<const std::int64_t> ids) const {
+  Tensor<float> forward(TensorView<const std::int64_t> ids, const ForwardOptions& options = {}) const {
     Tensor<float> x({ids.dim(0), ids.dim(1), tokens.dim()});
     tokens.forward(ids, x);
-    positions.add_to(x);
+    if (!token_types.weight.empty()) {
+      if (options.token_type_ids.empty()) {
+        token_types.forward(Tensor<std::int64_t>(ids.shape()), x, /*accumulate=*/true);
+      } else {
+        expect_shape(options.token_type_ids, ids.shape(), "token_type_ids");
+        token_types.forward(options.token_type_ids, x, /*accumulate=*/true);
+      }
+    }
+    positions.add_to(x, 0, options.position_ids);
     if (!norm.weight.empty()) norm.forward(x.view(), x.view());
     return x;
   }
@@ -61,15 +85,19 @@ struct EncoderStack {
   std::vector<nn::EncoderBlock> layers;
   nn::Norm final_norm;  // empty weight = none
 
-  // x [B, L, d] in place. If attentions is given, appends each layer's [B, H, L, L] probabilities.
-  void forward(TensorView<float> x, const nn::AttentionMasks& masks, std::vector<Tensor<float>>* attentions = nullptr) const {
+  // x [B, L, d] in place. If attentions is given, appends each layer's [B, H, L, L]
+  // probabilities; if hidden_states is given, appends each layer's input and the final output.
+  void forward(TensorView<float> x, const nn::AttentionMasks& masks, std::vector<Tensor<float>>* attentions = nullptr,
+               std::vector<Tensor<float>>* hidden_states = nullptr) const {
     for (const auto& layer : layers) {
+      if (hidden_states) hidden_states->push_back(Tensor<float>::copy_of(x));
       Tensor<float> probs;
       if (attentions) probs = Tensor<float>({x.dim(0), layer.self_attn.num_heads, x.dim(1), x.dim(1)});
       layer.forward(x, masks, probs.view());
       if (attentions) attentions->push_back(std::move(probs));
     }
     if (!final_norm.weight.empty()) final_norm.forward(x, x);
+    if (hidden_states) hidden_states->push_back(Tensor<float>::copy_of(x));
   }
 };
 
@@ -80,8 +108,10 @@ struct DecoderStack {
   // x [B, Lt, d] in place; memory [B, Ls, d]. Optional per-layer probabilities.
   void forward(TensorView<float> x, TensorView<const float> memory, const nn::AttentionMasks& self_masks,
                const nn::AttentionMasks& cross_masks, std::vector<Tensor<float>>* self_attentions = nullptr,
-               std::vector<Tensor<float>>* cross_attentions = nullptr) const {
+               std::vector<Tensor<float>>* cross_attentions = nullptr,
+               std::vector<Tensor<float>>* hidden_states = nullptr) const {
     for (const auto& layer : layers) {
+      if (hidden_states) hidden_states->push_back(Tensor<float>::copy_of(x));
       Tensor<float> self_probs, cross_probs;
       if (self_attentions) self_probs = Tensor<float>({x.dim(0), layer.self_attn.num_heads, x.dim(1), x.dim(1)});
       if (cross_attentions) cross_probs = Tensor<float>({x.dim(0), layer.cross_attn.num_heads, x.dim(1), memory.dim(1)});
@@ -90,6 +120,7 @@ struct DecoderStack {
       if (cross_attentions) cross_attentions->push_back(std::move(cross_probs));
     }
     if (!final_norm.weight.empty()) final_norm.forward(x, x);
+    if (hidden_states) hidden_states->push_back(Tensor<float>::copy_of(x));
   }
 };
 

@@ -109,9 +109,9 @@ inline TokenInput token_input(WeightStore& w, const TransformerConfig& c) {
   return in;
 }
 
-inline nn::Linear lm_head(WeightStore& w, const TransformerConfig& c) {
+inline nn::LmHead lm_head(WeightStore& w, const TransformerConfig& c) {
   const Shape shape{c.vocab_size, c.d_model};
-  return {w.contains("lm_head.weight") ? w.get("lm_head.weight", shape) : w.get("embed_tokens.weight", shape), {}};
+  return {{w.contains("lm_head.weight") ? w.get("lm_head.weight", shape) : w.get("embed_tokens.weight", shape), {}}, {}};
 }
 
 // The model loaders fail if the file holds tensors the config did not use (e.g. nn.Transformer's
@@ -120,7 +120,7 @@ constexpr const char* kUnusedHint = "check the layer counts, final_norm, num_lab
 
 inline EncoderModel load_encoder_model(std::shared_ptr<WeightStore> w, const TransformerConfig& c) {
   c.validate();
-  EncoderModel m{c, w, token_input(*w, c), encoder_stack(*w, "", c.encoder_layers, c), {}};
+  EncoderModel m{c, w, token_input(*w, c), encoder_stack(*w, "", c.encoder_layers, c), {}, {}};
   if (c.num_labels > 0) m.classifier = linear(*w, "classifier.", c.num_labels, c.d_model);
   w->expect_all_used(kUnusedHint);
   return m;

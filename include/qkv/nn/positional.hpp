@@ -35,15 +35,17 @@ struct PositionalEncoding {
 
   std::int64_t max_positions() const { return table.empty() ? 0 : table.dim(0) - offset; }
 
-  // x [B, L, d] += table[start + t + offset] for t in [0, L).
-  void add_to(TensorView<float> x, std::int64_t start = 0) const {
+  // x [B, L, d] += table[p + offset], where p = position_ids(b, t) if given, else start + t.
+  void add_to(TensorView<float> x, std::int64_t start = 0, TensorView<const std::int64_t> position_ids = {}) const {
     if (table.empty()) return;
-    const std::int64_t length = x.dim(1);
-    if (start + length > max_positions())
-      fail("sequence of ", start + length, " positions exceeds the model's ", max_positions(), " position embeddings");
+    if (!position_ids.empty()) expect_shape(position_ids, {x.dim(0), x.dim(1)}, "position_ids");
     for (std::int64_t b = 0; b < x.dim(0); ++b)
-      for (std::int64_t t = 0; t < length; ++t)
-        for (std::int64_t i = 0; i < x.dim(2); ++i) x(b, t, i) += table(start + t + offset, i);
+      for (std::int64_t t = 0; t < x.dim(1); ++t) {
+        const std::int64_t p = position_ids.empty() ? start + t : position_ids(b, t);
+        if (p < 0 || p >= max_positions())
+          fail("position ", p, " is outside the model's ", max_positions(), " position embeddings (sequence too long)");
+        for (std::int64_t i = 0; i < x.dim(2); ++i) x(b, t, i) += table(p + offset, i);
+      }
   }
 };
 

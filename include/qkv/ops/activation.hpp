@@ -14,7 +14,8 @@ inline Activation parse_activation(const std::string& name, const std::string& w
   if (name == "gelu_new" || name == "gelu_pytorch_tanh" || name == "gelu_tanh" || name == "gelu_fast")
     return Activation::gelu_tanh;
   if (name == "silu" || name == "swish") return Activation::silu;
-  fail(what, ": unsupported activation '", name, "' (supported: relu, gelu, gelu_new, gelu_pytorch_tanh, silu, swish)");
+  if (name == "tanh") return Activation::tanh;
+  fail(what, ": unsupported activation '", name, "' (supported: relu, gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, silu, swish, tanh)");
 }
 
 // x = act(x) in place.
