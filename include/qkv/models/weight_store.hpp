@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,14 +46,19 @@ class WeightStore {
   TensorView<const float> get_optional(const std::string& name, const Shape& expected) {
     return contains(name) ? get(name, expected) : TensorView<const float>();
   }
+  // Declares a stored tensor deliberately unused (e.g. GPT-2's attn.bias mask buffers).
+  void ignore(const std::string& name) { ignored_.insert(name); }
+
   // Tensors of the file (under the prefix) that nothing has asked for: a loader checks this is
   // empty, so a misspelled or unexpected weight is an error rather than silently ignored.
   std::vector<std::string> unused() const {
     std::vector<std::string> names;
     if (!file_) return names;
     for (const std::string& full : file_->names())
-      if (full.compare(0, prefix_.size(), prefix_) == 0 && tensors_.count(full.substr(prefix_.size())) == 0)
-        names.push_back(full);
+      if (full.compare(0, prefix_.size(), prefix_) == 0) {
+        const std::string name = full.substr(prefix_.size());
+        if (tensors_.count(name) == 0 && ignored_.count(name) == 0) names.push_back(full);
+      }
     return names;
   }
   void expect_all_used(const std::string& hint) const {
@@ -73,6 +79,7 @@ class WeightStore {
   std::optional<io::SafetensorsFile> file_;
   std::string prefix_;
   std::map<std::string, Tensor<float>> tensors_;  // node-based: views stay valid as it grows
+  std::set<std::string> ignored_;
 };
 
 }  // namespace qkv

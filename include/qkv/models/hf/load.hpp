@@ -1,0 +1,43 @@
+#pragma once
+// qkv::load(dir): reads a Hugging Face model folder (config.json + model.safetensors), recognises
+// the architecture from config.json's "model_type" and returns the matching model type.
+#include <functional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "qkv/io/json_config.hpp"
+#include "qkv/models/decoder_model.hpp"
+#include "qkv/models/encoder_decoder_model.hpp"
+#include "qkv/models/encoder_model.hpp"
+
+namespace qkv {
+
+using Model = std::variant<EncoderModel, DecoderModel, EncoderDecoderModel>;
+
+namespace hf {
+
+using Loader = std::function<Model(const std::string& dir, const io::JsonConfig& config)>;
+
+// model_type -> loader. Each architecture header adds its entry here.
+inline const std::vector<std::pair<std::string, Loader>>& loaders() {
+  static const std::vector<std::pair<std::string, Loader>> table = {
+  };
+  return table;
+}
+
+}  // namespace hf
+
+inline Model load(const std::string& dir) {
+  const io::JsonConfig config = io::JsonConfig::load(dir + "/config.json");
+  const std::string type = config.string("model_type");
+  std::string supported;
+  for (const auto& [name, loader] : hf::loaders()) {
+    if (name == type) return loader(dir, config);
+    supported += (supported.empty() ? "" : ", ") + name;
+  }
+  fail(config.path(), ": unsupported model_type '", type, "' (supported: ", supported.empty() ? "none yet" : supported, ")");
+}
+
+}  // namespace qkv
