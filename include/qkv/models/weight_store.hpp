@@ -1,7 +1,7 @@
 #pragma once
-// Owns a model's weights: tensors read from a safetensors file (widened to float32 once, on first
-// use) and tensors computed or built in code (keep). Layers hold views into it, so it must
-// outlive them; models keep it in a shared_ptr.
+// Owns a model's weights: tensors read from a checkpoint (one or more safetensors files; widened
+// to float32 once, on first use) and tensors computed or built in code (keep). Layers hold views
+// into it, so it must outlive them; models keep it in a shared_ptr.
 #include <map>
 #include <memory>
 #include <optional>
@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "qkv/core/tensor.hpp"
-#include "qkv/io/safetensors.hpp"
+#include "qkv/io/checkpoint.hpp"
 
 namespace qkv {
 
@@ -19,7 +19,9 @@ class WeightStore {
   WeightStore() = default;  // holds only what is kept
   // Names are looked up in the file as prefix + name (checkpoints nest models under prefixes).
   explicit WeightStore(io::SafetensorsFile file, std::string prefix = "")
-      : file_(std::move(file)), prefix_(std::move(prefix)) {}
+      : file_(io::Checkpoint(std::move(file))), prefix_(std::move(prefix)) {}
+  explicit WeightStore(io::Checkpoint checkpoint, std::string prefix = "")
+      : file_(std::move(checkpoint)), prefix_(std::move(prefix)) {}
 
   bool contains(const std::string& name) const {
     return tensors_.count(name) != 0 || (file_ && file_->contains(prefix_ + name));
@@ -76,7 +78,7 @@ class WeightStore {
   }
 
  private:
-  std::optional<io::SafetensorsFile> file_;
+  std::optional<io::Checkpoint> file_;
   std::string prefix_;
   std::map<std::string, Tensor<float>> tensors_;  // node-based: views stay valid as it grows
   std::set<std::string> ignored_;
