@@ -1,12 +1,15 @@
 #pragma once
 // Encoder-only model (BERT-like): contextual embeddings for every token, an optional pooler, and
-// optionally a classification head on the first token.
+// optionally one head: a masked-LM head (token logits) or a classifier on the pooled output (or on
+// the first token when there is no pooler).
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "qkv/models/config.hpp"
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
+#include "qkv/nn/lm_head.hpp"
 #include "qkv/ops/softmax.hpp"
 
 namespace qkv {
@@ -14,8 +17,32 @@ namespace qkv {
 struct EncoderOutput {
   Tensor<float> last_hidden_state;           // [B, L, d]
   Tensor<float> pooler_output;               // [B, d] = tanh(pooler(h[:, 0])), when the model has a pooler
+  Tensor<float> logits;                      // [B, L, vocab] from the masked-LM head, or [B, num_labels]
+                                             // raw class scores from the classifier; empty without a head
   std::vector<Tensor<float>> hidden_states;  // n_layers + 1 of [B, L, d], when asked for
   std::vector<Tensor<float>> attentions;     // per layer [B, H, L, L], when asked for
+};
+
+// BERT's masked-LM head (HF BertLMPredictionHead): transform = dense -> act -> LayerNorm
+// (BertPredictionHeadTransform), then the decoder, tied to the word embeddings, plus its own bias.
+struct MaskedLmHead {
+  nn::Linear dense;  // [d, d]; empty weight = no head
+  Activation activation = Activation::gelu_erf;
+  nn::Norm norm;
+  nn::LmHead decoder;  // linear [vocab, d], logits_bias [vocab]
+
+  bool empty() const { return dense.weight.empty(); }
+
+  // h [B, L, d] -> logits [B, L, vocab]
+  Tensor<float> forward(TensorView<const float> h) const {
+    Tensor<float> t({h.dim(0), h.dim(1), dense.out_features()});
+    dense.forward(h, t);
+    ops::activate(activation, t);
+    norm.forward(t.view(), t.view());
+    Tensor<float> logits({h.dim(0), h.dim(1), decoder.vocab_size()});
+    decoder.forward(t.view(), logits);
+    return logits;
+  }
 };
 
 struct EncoderModel {
@@ -23,8 +50,10 @@ struct EncoderModel {
   std::shared_ptr<WeightStore> weights;  // owns what the views below point to
   TokenInput input;
   EncoderStack encoder;
-  nn::Linear classifier;  // [num_labels, d] on the first token; empty weight = no head
+  nn::Linear classifier;  // [num_labels, d] on pooler_output, or on the first token without a pooler; empty = none
   nn::Linear pooler;      // [d, d] + tanh on the first token (BERT); empty weight = none
+  MaskedLmHead mlm_head{};  // empty = none; the {} keeps partial aggregate initialization warning-free
+  // A model has at most one head: mlm_head or classifier.
 
   // ids [B, L]; attention_mask [B, L] (1 = token, 0 = padding) or empty.
   EncoderOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
@@ -42,16 +71,23 @@ struct EncoderModel {
       pooler.forward(first_tokens(out.last_hidden_state), out.pooler_output);
       ops::activate(Activation::tanh, out.pooler_output);
     }
+    if (!mlm_head.empty()) {
+      out.logits = mlm_head.forward(out.last_hidden_state);
+    } else if (!classifier.weight.empty()) {
+      // HF BertForSequenceClassification: classifier(dropout(pooled_output)).
+      out.logits = Tensor<float>({ids.dim(0), classifier.out_features()});
+      const TensorView<const float> pooled =
+          pooler.weight.empty() ? first_tokens(out.last_hidden_state) : std::as_const(out.pooler_output).view();
+      classifier.forward(pooled, out.logits);
+    }
     return out;
   }
 
-  // Class probabilities [B, num_labels] from the first token's hidden state.
+  // Class probabilities [B, num_labels]: the softmax of the classifier's logits.
   Tensor<float> classify(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
                          const ForwardOptions& options = {}) const {
-    if (classifier.weight.empty()) fail("classify: this model has no classification head");
-    const Tensor<float> hidden = forward(ids, attention_mask, options).last_hidden_state;
-    Tensor<float> probs({hidden.dim(0), classifier.out_features()});
-    classifier.forward(first_tokens(hidden), probs);
+    if (classifier.weight.empty() || !mlm_head.empty()) fail("classify: this model has no classification head");
+    Tensor<float> probs = forward(ids, attention_mask, options).logits;
     ops::softmax(probs);
     return probs;
   }

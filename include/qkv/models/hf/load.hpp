@@ -11,6 +11,8 @@
 #include "qkv/models/decoder_model.hpp"
 #include "qkv/models/encoder_decoder_model.hpp"
 #include "qkv/models/encoder_model.hpp"
+#include "qkv/models/hf/bert.hpp"
+#include "qkv/models/hf/gpt2.hpp"
 
 namespace qkv {
 
@@ -23,6 +25,8 @@ using Loader = std::function<Model(const std::string& dir, const io::JsonConfig&
 // model_type -> loader. Each architecture header adds its entry here.
 inline const std::vector<std::pair<std::string, Loader>>& loaders() {
   static const std::vector<std::pair<std::string, Loader>> table = {
+      {"bert", load_bert},
+      {"gpt2", load_gpt2},
   };
   return table;
 }
