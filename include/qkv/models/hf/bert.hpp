@@ -98,7 +98,7 @@ inline TransformerConfig bert_config(const io::JsonConfig& config) {
 // file stores: a pooler, then either the masked-LM head or a classifier on the pooled output.
 inline EncoderModel load_bert(const std::string& dir, const io::JsonConfig& config) {
   TransformerConfig c = bert_config(config);
-  auto w = std::make_shared<WeightStore>(io::SafetensorsFile::open(dir + "/model.safetensors"));
+  auto w = std::make_shared<WeightStore>(io::Checkpoint::open_dir(dir));
   const std::string p = w->contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
   const std::int64_t d = c.d_model;
 

@@ -69,7 +69,7 @@ inline DecoderModel load_gpt2(const std::string& dir, const io::JsonConfig& conf
   const bool by_layer = config.boolean_or("scale_attn_by_inverse_layer_idx", false);
   const bool tied = config.boolean_or("tie_word_embeddings", true);
 
-  auto w = std::make_shared<WeightStore>(io::SafetensorsFile::open(dir + "/model.safetensors"));
+  auto w = std::make_shared<WeightStore>(io::Checkpoint::open_dir(dir));
   const std::string p = w->contains("transformer.wte.weight") ? "transformer." : "";
   const std::int64_t d = c.d_model;
 
