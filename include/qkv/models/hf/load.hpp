@@ -11,6 +11,7 @@
 #include "qkv/models/decoder_model.hpp"
 #include "qkv/models/encoder_decoder_model.hpp"
 #include "qkv/models/encoder_model.hpp"
+#include "qkv/models/hf/llama.hpp"
 
 namespace qkv {
 
@@ -23,6 +24,7 @@ using Loader = std::function<Model(const std::string& dir, const io::JsonConfig&
 // model_type -> loader. Each architecture header adds its entry here.
 inline const std::vector<std::pair<std::string, Loader>>& loaders() {
   static const std::vector<std::pair<std::string, Loader>> table = {
+      {"llama", load_llama},
   };
   return table;
 }
