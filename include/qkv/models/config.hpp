@@ -14,6 +14,8 @@ struct TransformerConfig {
   std::int64_t vocab_size = 0;
   std::int64_t d_model = 0;
   std::int64_t num_heads = 0;
+  std::int64_t num_kv_heads = 0;  // key/value heads of grouped-query attention (LLaMA); 0 = num_heads
+  std::int64_t head_size = 0;     // per-head width when num_heads * head_size != d_model (LLaMA's head_dim); 0 = d_model / num_heads
   std::int64_t ffn_dim = 0;
   std::int64_t encoder_layers = 0;  // encoder-only and encoder-decoder models
   std::int64_t decoder_layers = 0;  // decoder-only and encoder-decoder models
@@ -29,7 +31,8 @@ struct TransformerConfig {
   bool final_norm = false;        // a norm after the last layer of each stack
   std::int64_t num_labels = 0;    // encoder-only: classes of the head on the first token (0 = no head)
 
-  std::int64_t head_dim() const { return d_model / num_heads; }
+  std::int64_t head_dim() const { return head_size > 0 ? head_size : d_model / num_heads; }
+  std::int64_t kv_heads() const { return num_kv_heads > 0 ? num_kv_heads : num_heads; }
 
   // Throws qkv::Error naming the first inconsistent field.
   void validate() const {
@@ -40,7 +43,11 @@ struct TransformerConfig {
     positive(d_model, "d_model");
     positive(num_heads, "num_heads");
     positive(ffn_dim, "ffn_dim");
-    if (d_model % num_heads != 0) fail("config: num_heads (", num_heads, ") does not divide d_model (", d_model, ")");
+    if (head_size < 0 || num_kv_heads < 0) fail("config: head_size and num_kv_heads must not be negative");
+    if (head_size == 0 && d_model % num_heads != 0)
+      fail("config: num_heads (", num_heads, ") does not divide d_model (", d_model, ")");
+    if (num_heads % kv_heads() != 0)
+      fail("config: num_kv_heads (", kv_heads(), ") does not divide num_heads (", num_heads, ")");
     if (encoder_layers < 0 || decoder_layers < 0) fail("config: layer counts must not be negative");
     if (positions != PositionKind::none) positive(max_positions, "max_positions");
     if (num_labels < 0) fail("config: num_labels must not be negative, got ", num_labels);

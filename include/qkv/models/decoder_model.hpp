@@ -1,5 +1,5 @@
 #pragma once
-// Decoder-only model (GPT-like): causal self-attention blocks and a language-model head.
+// Decoder-only model (GPT-like, LLaMA-like): causal self-attention blocks and a language-model head.
 #include <memory>
 #include <vector>
 
@@ -24,14 +24,17 @@ struct DecoderModel {
   EncoderStack layers;  // self-attention blocks, run with a causal mask
   nn::LmHead lm_head;
 
-  // ids [B, L]; attention_mask [B, L] or empty.
+  // ids [B, L]; attention_mask [B, L] or empty. options.position_ids [B, L] (default 0..L-1) place
+  // the tokens for both the position table and rotary embeddings.
   DecoderOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
                         const ForwardOptions& options = {}) const {
     check_ids(ids, "input_ids");
     const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
+    if (!options.position_ids.empty()) expect_shape(options.position_ids, ids.shape(), "position_ids");
     nn::AttentionMasks masks;
     masks.causal = true;
     masks.key_padding = padding.view();
+    masks.positions = options.position_ids;
     DecoderOutput out;
     out.last_hidden_state = input.forward(ids, options);
     layers.forward(out.last_hidden_state.view(), masks, options.output_attentions ? &out.attentions : nullptr,

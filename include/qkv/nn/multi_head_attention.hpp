@@ -1,10 +1,12 @@
 #pragma once
 // Multi-head attention, self or cross: project queries, keys and values, attend per head,
 // concatenate the heads, project the result. Keys/values may have their own widths (torch's
-// kdim/vdim) and fewer heads than the queries (grouped-query attention).
+// kdim/vdim) and fewer heads than the queries (grouped-query attention). Queries and keys may be
+// rotated by a rotary position embedding after the projection (LLaMA).
 #include <cstdint>
 
 #include "qkv/nn/linear.hpp"
+#include "qkv/nn/rotary.hpp"
 #include "qkv/ops/attention.hpp"
 
 namespace qkv::nn {
@@ -17,6 +19,10 @@ struct AttentionMasks {
   TensorView<const std::uint8_t> blocked;      // [Lq, Lk], nonzero = not allowed
   TensorView<const float> additive;            // [Lq, Lk], added to every head's scores
   TensorView<const float> head_bias;           // [H, Lq, Lk], added per head (T5's relative position bias)
+  // Not a mask, but it travels with them through the blocks: the positions [B, L] of the tokens,
+  // for a rotary embedding (self-attention: queries and keys are the same tokens). Empty = 0..L-1.
+  // Explicit positions let a caller continue a sequence (after a KV cache of P tokens: P, P+1, ...).
+  TensorView<const std::int64_t> positions;
 };
 
 struct MultiHeadAttention {
@@ -27,6 +33,7 @@ struct MultiHeadAttention {
   std::int64_t num_heads = 1;
   std::int64_t num_kv_heads = 1;  // == num_heads except for grouped-query attention
   float scale = 1.0f;             // 1/sqrt(head_dim) usually; 1 for T5
+  RotaryEmbedding rotary;         // rotates q and k of every head at masks.positions (LLaMA); empty = none
 
   std::int64_t head_dim() const { return q_proj.out_features() / num_heads; }
 
@@ -44,12 +51,17 @@ struct MultiHeadAttention {
     q_proj.forward(query, q);
     k_proj.forward(key, k);
     v_proj.forward(value, v);
+    if (!rotary.empty()) {
+      if (lk != lq) fail("multi-head attention: a rotary embedding needs keys at the queries' positions, got ", lq,
+                         " queries and ", lk, " keys");
+      rotary.forward(q, k, head_dim(), masks.positions);  // HF: apply_rotary_pos_emb(q, k, cos, sin)
+    }
     Tensor<float> context({batch, lq, q_proj.out_features()});
     attend(q, k, v, masks, context, probs);
     out_proj.forward(context.view(), out);
   }
 
-  // The per-head part on projected inputs: q [B, Lq, H*hd], k/v [B, Lk, H_kv*hd] -> context
+  // The per-head part on projected (and rotated) inputs: q [B, Lq, H*hd], k/v [B, Lk, H_kv*hd] -> context
   // [B, Lq, H*hd] (heads concatenated).
   void attend(TensorView<const float> q, TensorView<const float> k, TensorView<const float> v, const AttentionMasks& masks,
               TensorView<float> context, TensorView<float> probs = {}) const {

@@ -13,6 +13,7 @@
 #include "qkv/models/encoder_model.hpp"
 #include "qkv/models/hf/bert.hpp"
 #include "qkv/models/hf/gpt2.hpp"
+#include "qkv/models/hf/llama.hpp"
 
 namespace qkv {
 
@@ -27,6 +28,7 @@ inline const std::vector<std::pair<std::string, Loader>>& loaders() {
   static const std::vector<std::pair<std::string, Loader>> table = {
       {"bert", load_bert},
       {"gpt2", load_gpt2},
+      {"llama", load_llama},
   };
   return table;
 }
