@@ -14,6 +14,7 @@ struct TransformerConfig {
   std::int64_t vocab_size = 0;
   std::int64_t d_model = 0;
   std::int64_t num_heads = 0;
+  std::int64_t head_width = 0;  // per-head width when it is not d_model / num_heads (T5's d_kv); 0 = derived
   std::int64_t ffn_dim = 0;
   std::int64_t encoder_layers = 0;  // encoder-only and encoder-decoder models
   std::int64_t decoder_layers = 0;  // decoder-only and encoder-decoder models
@@ -29,7 +30,7 @@ struct TransformerConfig {
   bool final_norm = false;        // a norm after the last layer of each stack
   std::int64_t num_labels = 0;    // encoder-only: classes of the head on the first token (0 = no head)
 
-  std::int64_t head_dim() const { return d_model / num_heads; }
+  std::int64_t head_dim() const { return head_width > 0 ? head_width : d_model / num_heads; }
 
   // Throws qkv::Error naming the first inconsistent field.
   void validate() const {
@@ -40,7 +41,9 @@ struct TransformerConfig {
     positive(d_model, "d_model");
     positive(num_heads, "num_heads");
     positive(ffn_dim, "ffn_dim");
-    if (d_model % num_heads != 0) fail("config: num_heads (", num_heads, ") does not divide d_model (", d_model, ")");
+    if (head_width < 0) fail("config: head_width must not be negative, got ", head_width);
+    if (head_width == 0 && d_model % num_heads != 0)
+      fail("config: num_heads (", num_heads, ") does not divide d_model (", d_model, ")");
     if (encoder_layers < 0 || decoder_layers < 0) fail("config: layer counts must not be negative");
     if (positions != PositionKind::none) positive(max_positions, "max_positions");
     if (num_labels < 0) fail("config: num_labels must not be negative, got ", num_labels);

@@ -11,6 +11,9 @@
 #include "qkv/models/decoder_model.hpp"
 #include "qkv/models/encoder_decoder_model.hpp"
 #include "qkv/models/encoder_model.hpp"
+#include "qkv/models/hf/bart.hpp"
+#include "qkv/models/hf/marian.hpp"
+#include "qkv/models/hf/t5.hpp"
 
 namespace qkv {
 
@@ -23,6 +26,9 @@ using Loader = std::function<Model(const std::string& dir, const io::JsonConfig&
 // model_type -> loader. Each architecture header adds its entry here.
 inline const std::vector<std::pair<std::string, Loader>>& loaders() {
   static const std::vector<std::pair<std::string, Loader>> table = {
+      {"t5", load_t5},
+      {"bart", load_bart},
+      {"marian", load_marian},
   };
   return table;
 }
