@@ -9,6 +9,7 @@
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
 #include "qkv/nn/lm_head.hpp"
+#include "qkv/nn/relative_position_bias.hpp"
 
 namespace qkv {
 
@@ -31,6 +32,11 @@ struct EncoderDecoderModel {
   EncoderStack encoder;
   DecoderStack decoder;
   nn::LmHead lm_head;
+  // T5: the relative position biases of the encoder and decoder self-attentions (block 0's
+  // tables, shared by every layer of the stack, as in HF T5Stack). Empty = none. Cross-attention
+  // never has one.
+  nn::RelativePositionBias encoder_position_bias{};
+  nn::RelativePositionBias decoder_position_bias{};
 
   // Source ids [B, Ls] with attention_mask [B, Ls] (or empty) -> encoder output [B, Ls, d].
   Tensor<float> encode(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
@@ -40,6 +46,11 @@ struct EncoderDecoderModel {
     const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
     nn::AttentionMasks masks;
     masks.key_padding = padding.view();
+    Tensor<float> bias;  // computed once per forward, used by every layer
+    if (!encoder_position_bias.empty()) {
+      bias = encoder_position_bias.compute(ids.dim(1), ids.dim(1));
+      masks.head_bias = bias.view();
+    }
     Tensor<float> x = encoder_input.forward(ids);
     encoder.forward(x.view(), masks, attentions, hidden_states);
     return x;
@@ -61,6 +72,11 @@ struct EncoderDecoderModel {
     self_masks.causal = true;
     self_masks.key_padding = target_padding.view();
     cross_masks.key_padding = source_padding.view();
+    Tensor<float> bias;
+    if (!decoder_position_bias.empty()) {
+      bias = decoder_position_bias.compute(decoder_ids.dim(1), decoder_ids.dim(1));
+      self_masks.head_bias = bias.view();
+    }
     out.last_hidden_state = decoder_input.forward(decoder_ids);
     decoder.forward(out.last_hidden_state.view(), out.encoder_last_hidden_state.view(), self_masks, cross_masks,
                     options.output_attentions ? &out.decoder_attentions : nullptr,

@@ -14,6 +14,9 @@
 #include "qkv/models/hf/bert.hpp"
 #include "qkv/models/hf/gpt2.hpp"
 #include "qkv/models/hf/llama.hpp"
+#include "qkv/models/hf/bart.hpp"
+#include "qkv/models/hf/marian.hpp"
+#include "qkv/models/hf/t5.hpp"
 
 namespace qkv {
 
@@ -29,6 +32,9 @@ inline const std::vector<std::pair<std::string, Loader>>& loaders() {
       {"bert", load_bert},
       {"gpt2", load_gpt2},
       {"llama", load_llama},
+      {"t5", load_t5},
+      {"bart", load_bart},
+      {"marian", load_marian},
   };
   return table;
 }
