@@ -17,6 +17,14 @@ struct DecoderOutput {
   std::vector<Tensor<float>> attentions;     // per layer [B, H, L, L], when asked for
 };
 
+// One request's decoding state: every layer's KV cache and which cached positions are padding.
+// The model stays const and shareable; each request owns one of these.
+struct DecoderState {
+  std::vector<nn::KvCache> caches;  // one per layer
+  Tensor<std::uint8_t> padding;     // [B, capacity], 1 = padded key (left-padded prompts)
+  std::int64_t length = 0;          // positions processed so far
+};
+
 struct DecoderModel {
   TransformerConfig config;
   std::shared_ptr<WeightStore> weights;
@@ -42,6 +50,53 @@ struct DecoderModel {
     out.logits = Tensor<float>({ids.dim(0), ids.dim(1), lm_head.vocab_size()});
     lm_head.forward(out.last_hidden_state.view(), out.logits);
     return out;
+  }
+
+  // A state for `batch` sequences of up to `capacity` positions (it grows if exceeded).
+  DecoderState start(std::int64_t batch, std::int64_t capacity) const {
+    DecoderState state;
+    state.caches.resize(layers.layers.size());
+    for (std::size_t i = 0; i < layers.layers.size(); ++i)
+      state.caches[i].reserve(batch, capacity, layers.layers[i].self_attn.k_proj.out_features());
+    state.padding = Tensor<std::uint8_t>({batch, capacity});
+    return state;
+  }
+
+  // Runs new tokens ids [B, Lnew] after the state's positions, reusing the KV cache (the earlier
+  // tokens are not recomputed). attention_mask [B, Lnew] marks padding among the new tokens;
+  // position_ids [B, Lnew] default to length, length + 1, ... Returns the last position's
+  // logits [B, vocab].
+  Tensor<float> step(DecoderState& state, TensorView<const std::int64_t> ids,
+                     TensorView<const std::int64_t> attention_mask = {},
+                     TensorView<const std::int64_t> position_ids = {}) const {
+    check_ids(ids, "input_ids");
+    const std::int64_t batch = ids.dim(0), fresh = ids.dim(1), past = state.length, total = past + fresh;
+    if (state.padding.rank() != 2 || state.padding.dim(0) != batch)
+      fail("decoder step: the state was started for another batch size");
+    if (total > state.padding.dim(1)) {  // grow the padding record with the caches
+      Tensor<std::uint8_t> grown({batch, std::max(total, 2 * state.padding.dim(1))});
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t t = 0; t < past; ++t) grown(b, t) = state.padding(b, t);
+      state.padding = std::move(grown);
+    }
+    const auto fresh_padding = key_padding_from(attention_mask, batch, fresh);
+    for (std::int64_t b = 0; b < batch; ++b)
+      for (std::int64_t t = 0; t < fresh; ++t) state.padding(b, past + t) = fresh_padding(b, t);
+    const Tensor<std::int64_t> default_positions = continued_positions(batch, fresh, past);
+    ForwardOptions options;
+    options.position_ids = position_ids.empty() ? default_positions.view() : position_ids;
+    expect_shape(options.position_ids, ids.shape(), "position_ids");
+
+    nn::AttentionMasks masks;
+    masks.causal = true;
+    masks.causal_offset = past;
+    masks.key_padding = state.padding.view().narrow(1, 0, total);
+    masks.positions = options.position_ids;
+    Tensor<float> x = input.forward(ids, options);
+    for (std::size_t i = 0; i < layers.layers.size(); ++i) layers.layers[i].forward_cached(x, state.caches[i], masks);
+    if (!layers.final_norm.weight.empty()) layers.final_norm.forward(x.view(), x.view());
+    state.length = total;
+    return last_position_logits(lm_head, x);
   }
 };
 

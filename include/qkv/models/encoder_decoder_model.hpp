@@ -24,6 +24,16 @@ struct Seq2SeqOutput {
   std::vector<Tensor<float>> cross_attentions;    // per layer [B, H, Lt, Ls]
 };
 
+// One request's decoding state: the encoder output, its keys/values for every decoder layer's
+// cross-attention (computed once), and the self-attention KV caches.
+struct Seq2SeqState {
+  Tensor<float> memory;                   // encoder output [B, Ls, d]
+  Tensor<std::uint8_t> source_padding;    // [B, Ls], 1 = padded source token
+  std::vector<nn::KvCache> self_caches;   // one per decoder layer
+  std::vector<nn::KvCache> cross_caches;  // one per decoder layer
+  std::int64_t length = 0;                // decoder positions processed so far
+};
+
 struct EncoderDecoderModel {
   TransformerConfig config;
   std::shared_ptr<WeightStore> weights;
@@ -85,6 +95,49 @@ struct EncoderDecoderModel {
     out.logits = Tensor<float>({decoder_ids.dim(0), decoder_ids.dim(1), lm_head.vocab_size()});
     lm_head.forward(out.last_hidden_state.view(), out.logits);
     return out;
+  }
+
+  // Encodes the source once and prepares decoding of up to `capacity` target positions.
+  Seq2SeqState start(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask,
+                     std::int64_t capacity) const {
+    Seq2SeqState state;
+    state.memory = encode(ids, attention_mask);
+    state.source_padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
+    state.self_caches.resize(decoder.layers.size());
+    state.cross_caches.resize(decoder.layers.size());
+    for (std::size_t i = 0; i < decoder.layers.size(); ++i) {
+      const auto& layer = decoder.layers[i];
+      state.self_caches[i].reserve(ids.dim(0), capacity, layer.self_attn.k_proj.out_features());
+      layer.cross_attn.fill_cache(state.memory.view(), state.cross_caches[i]);
+    }
+    return state;
+  }
+
+  // Runs new decoder tokens ids [B, Lnew] (no padding) after the state's positions, reusing the
+  // caches. Returns the last position's logits [B, vocab].
+  Tensor<float> step(Seq2SeqState& state, TensorView<const std::int64_t> ids) const {
+    check_ids(ids, "decoder_input_ids");
+    const std::int64_t batch = ids.dim(0), fresh = ids.dim(1), past = state.length, total = past + fresh;
+    if (batch != state.memory.dim(0)) fail("decoder step: the state was started for another batch size");
+    const Tensor<std::int64_t> positions = continued_positions(batch, fresh, past);
+    ForwardOptions options;
+    options.position_ids = positions.view();
+    nn::AttentionMasks self_masks, cross_masks;
+    self_masks.causal = true;
+    self_masks.causal_offset = past;
+    self_masks.positions = positions.view();
+    cross_masks.key_padding = state.source_padding.view();
+    Tensor<float> bias;
+    if (!decoder_position_bias.empty()) {
+      bias = decoder_position_bias.compute(fresh, total, past);
+      self_masks.head_bias = bias.view();
+    }
+    Tensor<float> x = decoder_input.forward(ids, options);
+    for (std::size_t i = 0; i < decoder.layers.size(); ++i)
+      decoder.layers[i].forward_cached(x, state.self_caches[i], state.cross_caches[i], self_masks, cross_masks);
+    if (!decoder.final_norm.weight.empty()) decoder.final_norm.forward(x.view(), x.view());
+    state.length = total;
+    return last_position_logits(lm_head, x);
   }
 };
 

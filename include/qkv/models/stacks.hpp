@@ -101,6 +101,23 @@ struct EncoderStack {
   }
 };
 
+// Positions start, start + 1, ... for every row of a [batch, length] block of new tokens.
+inline Tensor<std::int64_t> continued_positions(std::int64_t batch, std::int64_t length, std::int64_t start) {
+  Tensor<std::int64_t> p({batch, length});
+  for (std::int64_t b = 0; b < batch; ++b)
+    for (std::int64_t t = 0; t < length; ++t) p(b, t) = start + t;
+  return p;
+}
+
+// The logits of the last position of h [B, L, d]: [B, vocab] (decoding needs no other row).
+template <class Head>
+Tensor<float> last_position_logits(const Head& head, const Tensor<float>& h) {
+  const std::int64_t batch = h.dim(0), length = h.dim(1), d = h.dim(2);
+  Tensor<float> logits({batch, head.vocab_size()});
+  head.forward(TensorView<const float>(h.data() + (length - 1) * d, {batch, d}, {length * d, 1}), logits);
+  return logits;
+}
+
 struct DecoderStack {
   std::vector<nn::DecoderBlock> layers;
   nn::Norm final_norm;  // empty weight = none

@@ -30,6 +30,22 @@ struct DecoderBlock {
     detail::residual(x, ffn_norm, placement, scratch, normed,
                      [&](TensorView<float> in, TensorView<float> out) { ffn.forward(in, out); });
   }
+
+  // Decoding: new tokens x [B, Lnew, d] continue the sequences in self_cache; cross_cache holds
+  // the encoder output's keys/values (cross_attn.fill_cache).
+  void forward_cached(TensorView<float> x, KvCache& self_cache, const KvCache& cross_cache, const AttentionMasks& self_masks,
+                      const AttentionMasks& cross_masks, TensorView<float> self_probs = {},
+                      TensorView<float> cross_probs = {}) const {
+    Tensor<float> scratch(x.shape()), normed(x.shape());
+    detail::residual(x, self_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
+      self_attn.forward_cached(in, self_cache, self_masks, out, self_probs);
+    });
+    detail::residual(x, cross_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
+      cross_attn.forward_over(in, cross_cache, cross_masks, out, cross_probs);
+    });
+    detail::residual(x, ffn_norm, placement, scratch, normed,
+                     [&](TensorView<float> in, TensorView<float> out) { ffn.forward(in, out); });
+  }
 };
 
 }  // namespace qkv::nn

@@ -47,6 +47,16 @@ struct EncoderBlock {
     detail::residual(x, ffn_norm, placement, scratch, normed,
                      [&](TensorView<float> in, TensorView<float> out) { ffn.forward(in, out); });
   }
+
+  // The same layer over new tokens x [B, Lnew, d] continuing the sequences in cache (decoding).
+  void forward_cached(TensorView<float> x, KvCache& cache, const AttentionMasks& masks, TensorView<float> probs = {}) const {
+    Tensor<float> scratch(x.shape()), normed(x.shape());
+    detail::residual(x, self_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
+      self_attn.forward_cached(in, cache, masks, out, probs);
+    });
+    detail::residual(x, ffn_norm, placement, scratch, normed,
+                     [&](TensorView<float> in, TensorView<float> out) { ffn.forward(in, out); });
+  }
 };
 
 }  // namespace qkv::nn

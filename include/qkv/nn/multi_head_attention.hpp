@@ -25,6 +25,29 @@ struct AttentionMasks {
   TensorView<const std::int64_t> positions;
 };
 
+// Keys and values of the positions an attention layer has seen, for a batch of sequences:
+// [B, capacity, H_kv * head_dim] each, heads side by side (the layout attend() reads). The first
+// `length` positions are filled. Self-attention appends the new tokens' keys/values every step;
+// cross-attention fills it once from the encoder output.
+struct KvCache {
+  Tensor<float> keys, values;
+  std::int64_t length = 0;
+
+  std::int64_t capacity() const { return keys.rank() == 3 ? keys.dim(1) : 0; }
+  // Makes room for `positions` in total, keeping what is stored (allocates only when growing).
+  void reserve(std::int64_t batch, std::int64_t positions, std::int64_t width) {
+    if (keys.rank() == 3 && keys.dim(0) == batch && keys.dim(2) == width && capacity() >= positions) return;
+    Tensor<float> k({batch, positions, width}), v({batch, positions, width});
+    for (std::int64_t b = 0; b < batch && length > 0; ++b)
+      for (std::int64_t t = 0; t < length; ++t)
+        for (std::int64_t i = 0; i < width; ++i) k(b, t, i) = keys(b, t, i), v(b, t, i) = values(b, t, i);
+    keys = std::move(k);
+    values = std::move(v);
+  }
+  TensorView<const float> filled_keys() const { return keys.view().narrow(1, 0, length); }
+  TensorView<const float> filled_values() const { return values.view().narrow(1, 0, length); }
+};
+
 struct MultiHeadAttention {
   Linear q_proj;    // [H * head_dim, d_query]
   Linear k_proj;    // [H_kv * head_dim, d_key]
@@ -58,6 +81,61 @@ struct MultiHeadAttention {
     }
     Tensor<float> context({batch, lq, q_proj.out_features()});
     attend(q, k, v, masks, context, probs);
+    out_proj.forward(context.view(), out);
+  }
+
+  // Cross-attention's cache: the projected keys/values of memory [B, Ls, d] (done once per input).
+  void fill_cache(TensorView<const float> memory, KvCache& cache) const {
+    const std::int64_t batch = memory.dim(0), length = memory.dim(1);
+    cache.length = 0;
+    cache.reserve(batch, length, k_proj.out_features());
+    project_into(memory, cache, 0);
+    cache.length = length;
+  }
+
+  // Self-attention of new tokens x [B, Lnew, d] that continue the sequences in `cache`: their
+  // keys/values are appended, then the queries attend over all cache.length + Lnew positions.
+  // masks.key_padding covers all of them [B, length + Lnew]; masks.causal_offset should be the
+  // previous length; masks.positions are the new tokens' positions [B, Lnew] (rotary).
+  void forward_cached(TensorView<const float> x, KvCache& cache, const AttentionMasks& masks, TensorView<float> out,
+                      TensorView<float> probs = {}) const {
+    const std::int64_t batch = x.dim(0), fresh = x.dim(1), past = cache.length;
+    cache.reserve(batch, past + fresh, k_proj.out_features());
+    Tensor<float> q({batch, fresh, q_proj.out_features()});
+    q_proj.forward(x, q);
+    project_into(x, cache, past);
+    const auto k = cache.keys.view().narrow(1, past, fresh);
+    if (!rotary.empty()) {  // keys are stored rotated, at their own positions
+      Tensor<std::int64_t> continued;  // default positions continue the cached sequence
+      if (masks.positions.empty()) {
+        continued = Tensor<std::int64_t>({batch, fresh});
+        for (std::int64_t b = 0; b < batch; ++b)
+          for (std::int64_t t = 0; t < fresh; ++t) continued(b, t) = past + t;
+      }
+      rotary.forward(q, k, head_dim(), masks.positions.empty() ? continued.view() : masks.positions);
+    }
+    cache.length = past + fresh;
+    Tensor<float> context({batch, fresh, q_proj.out_features()});
+    attend(q, cache.filled_keys(), cache.filled_values(), masks, context, probs);
+    out_proj.forward(context.view(), out);
+  }
+
+  // Keys/values of x [B, L, d] into cache positions [at, at + L). Row by row: a window of the
+  // cache is not one uniformly strided matrix across the batch.
+  void project_into(TensorView<const float> x, KvCache& cache, std::int64_t at) const {
+    for (std::int64_t b = 0; b < x.dim(0); ++b) {
+      k_proj.forward(x.select(b), cache.keys.view().select(b).narrow(0, at, x.dim(1)));
+      v_proj.forward(x.select(b), cache.values.view().select(b).narrow(0, at, x.dim(1)));
+    }
+  }
+
+  // Attention of queries x [B, Lq, d] over a filled cache (cross-attention while decoding).
+  void forward_over(TensorView<const float> x, const KvCache& cache, const AttentionMasks& masks, TensorView<float> out,
+                    TensorView<float> probs = {}) const {
+    Tensor<float> q({x.dim(0), x.dim(1), q_proj.out_features()});
+    q_proj.forward(x, q);
+    Tensor<float> context({x.dim(0), x.dim(1), q_proj.out_features()});
+    attend(q, cache.filled_keys(), cache.filled_values(), masks, context, probs);
     out_proj.forward(context.view(), out);
   }
 
