@@ -2,8 +2,6 @@
 // Helpers for the Hugging Face encoder-decoder cases (tests/data/hf/{t5_a,bart_a,marian_a}, see
 // the shared refs README): run the reference inputs and compare every forward output, and build
 // edited copies of a case folder (config.json and model.safetensors) in a temporary directory.
-#include <unistd.h>
-
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -16,6 +14,7 @@
 
 #include "qkv/models/hf/load.hpp"
 #include "support/fixture_model.hpp"
+#include "support/hf_case.hpp"
 
 namespace qkv::test {
 
@@ -61,58 +60,16 @@ inline void expect_seq2seq_matches(const EncoderDecoderModel& model, const std::
   each(out.cross_attentions, "cross_attentions", valid_queries(target_padding, heads, ls));
 }
 
-// The message of the qkv::Error that f throws ("no error" if it returns).
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
-// A directory under the system temp dir, removed with its contents at the end of the scope.
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = std::filesystem::temp_directory_path() /
-            ("qkv_" + std::string(info->test_suite_name()) + "_" + info->name() + "_" + std::to_string(::getpid()));
-    std::filesystem::remove_all(path_);
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string str() const { return path_.string(); }
-
- private:
-  std::filesystem::path path_;
-};
-
-using Weights = std::map<std::string, Tensor<float>>;
+using Weights = NamedTensors;
 
 // Writes into `out_dir` the case's config.json after edit_config and its model.safetensors after
 // edit_weights (every tensor widened to F32, names and shapes as stored).
 inline void write_case_variant(const std::string& name, const std::string& out_dir,
                                const std::function<void(nlohmann::json&)>& edit_config,
                                const std::function<void(Weights&)>& edit_weights = {}) {
-  std::ifstream in(hf_case_dir(name) + "/config.json");
-  nlohmann::json config = nlohmann::json::parse(in);
-  if (edit_config) edit_config(config);
-  std::ofstream(out_dir + "/config.json") << config.dump(2);
-
-  const auto file = open_data("hf/" + name + "/model.safetensors");
-  Weights weights;
-  for (const std::string& tensor : file.names()) weights.emplace(tensor, file.to_float(tensor));
+  Weights weights = read_tensors(hf_case_dir(name) + "/model.safetensors");
   if (edit_weights) edit_weights(weights);
-  std::vector<std::pair<std::string, TensorView<const float>>> views;
-  for (const auto& [tensor, value] : weights) views.emplace_back(tensor, value.view());
-  io::write_safetensors(out_dir + "/model.safetensors", views, {}, {{"format", "pt"}});
+  write_case(out_dir, name, edit_config, weights);
 }
 
 // Moves a tensor to another name.

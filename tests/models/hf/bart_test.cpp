@@ -17,8 +17,8 @@ const std::string kCase = "bart_a";
 
 std::string load_error(const std::function<void(nlohmann::json&)>& config, const std::function<void(test::Weights&)>& weights) {
   test::TempDir dir;
-  test::write_case_variant(kCase, dir.str(), config, weights);
-  return test::error_of([&] { test::load_seq2seq(dir.str()); });
+  test::write_case_variant(kCase, dir.path(), config, weights);
+  return test::error_of([&] { test::load_seq2seq(dir.path()); });
 }
 
 TEST(HfBart, LoadsAsAnEncoderDecoderModel) {
@@ -46,11 +46,11 @@ TEST(HfBart, MissingFinalLogitsBiasCountsAsZero) {
   // HF zero-fills the final_logits_bias buffer when a file lacks it.
   test::TempDir dir;
   Tensor<float> bias;
-  test::write_case_variant(kCase, dir.str(), {}, [&](test::Weights& w) {
+  test::write_case_variant(kCase, dir.path(), {}, [&](test::Weights& w) {
     bias = std::move(w.at("final_logits_bias"));
     w.erase("final_logits_bias");
   });
-  const auto model = test::load_seq2seq(dir.str());
+  const auto model = test::load_seq2seq(dir.path());
   const auto inputs = test::open_data("hf/bart_a/inputs.safetensors");
   const auto out = model.forward(inputs.to_int64("single.input_ids"), {}, inputs.to_int64("single.decoder_input_ids"));
   Tensor<float> expected = test::open_data("hf/bart_a/expected.safetensors").to_float("single.logits");
@@ -64,13 +64,13 @@ TEST(HfBart, UntiedLmHeadAndEmbeddingAliases) {
   // model.encoder.embed_tokens (another name of model.shared) and also under model.decoder's.
   test::TempDir dir;
   test::write_case_variant(
-      kCase, dir.str(), [](nlohmann::json& c) { c["tie_word_embeddings"] = false; },
+      kCase, dir.path(), [](nlohmann::json& c) { c["tie_word_embeddings"] = false; },
       [](test::Weights& w) {
         w.emplace("lm_head.weight", Tensor<float>::copy_of(w.at("model.shared.weight")));
         w.emplace("model.decoder.embed_tokens.weight", Tensor<float>::copy_of(w.at("model.shared.weight")));
         test::rename(w, "model.shared.weight", "model.encoder.embed_tokens.weight");
       });
-  const auto model = test::load_seq2seq(dir.str());
+  const auto model = test::load_seq2seq(dir.path());
   EXPECT_NE(model.lm_head.linear.weight.data(), model.decoder_input.tokens.weight.data());
   test::expect_seq2seq_matches(model, kCase, "batch", kRtol);
 }
@@ -106,7 +106,7 @@ TEST(HfBart, ForwardErrorsNameWhatIsWrong) {
   const std::string too_long = "position 64 is outside the model's 64 position embeddings";
   EXPECT_TRUE(contains(test::error_of([&] { model.forward(long_ids, {}, ids); }), too_long));
   EXPECT_TRUE(contains(test::error_of([&] { model.forward(ids, {}, long_ids); }), too_long));
-  EXPECT_EQ(test::error_of([&] { model.forward(fits, {}, fits); }), "no error");
+  EXPECT_EQ(test::error_of([&] { model.forward(fits, {}, fits); }), "");
 }
 
 }  // namespace

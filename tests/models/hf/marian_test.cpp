@@ -53,8 +53,8 @@ TEST(HfMarian, RightPaddedBatchMatchesHf) {
 
 TEST(HfMarian, SeparateEncoderAndDecoderEmbeddingsGiveTheSameResults) {
   test::TempDir dir;
-  write_separate_embeddings(dir.str());
-  const auto model = test::load_seq2seq(dir.str());
+  write_separate_embeddings(dir.path());
+  const auto model = test::load_seq2seq(dir.path());
   EXPECT_NE(model.encoder_input.tokens.weight.data(), model.decoder_input.tokens.weight.data());
   EXPECT_EQ(model.lm_head.linear.weight.data(), model.decoder_input.tokens.weight.data());
   test::for_each_isa([&](Isa) {
@@ -67,11 +67,11 @@ TEST(HfMarian, StoredPositionTablesAreUsed) {
   // Older Marian files still hold the sinusoidal tables: they are read (as HF loads them), and
   // stored with the values HF computes they change nothing.
   test::TempDir dir;
-  test::write_case_variant(kCase, dir.str(), {}, [](test::Weights& w) {
+  test::write_case_variant(kCase, dir.path(), {}, [](test::Weights& w) {
     for (const char* stack : {"model.encoder.", "model.decoder."})
       w.emplace(std::string(stack) + "embed_positions.weight", nn::sinusoidal_table(64, 32, nn::SinusoidLayout::halves));
   });
-  const auto model = test::load_seq2seq(dir.str());
+  const auto model = test::load_seq2seq(dir.path());
   EXPECT_NE(model.encoder_input.positions.table.data(), model.decoder_input.positions.table.data());
   test::expect_seq2seq_matches(model, kCase, "batch", kRtol);
 }
@@ -79,25 +79,25 @@ TEST(HfMarian, StoredPositionTablesAreUsed) {
 TEST(HfMarian, ErrorsNameWhatIsWrong) {
   {  // separate embeddings: the decoder's table has decoder_vocab_size rows
     test::TempDir dir;
-    write_separate_embeddings(dir.str(), [](nlohmann::json& c) { c["decoder_vocab_size"] = 180; });
-    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.str()); }),
+    write_separate_embeddings(dir.path(), [](nlohmann::json& c) { c["decoder_vocab_size"] = 180; });
+    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.path()); }),
                          "tensor 'model.decoder.embed_tokens.weight': expected shape [180, 32], got [181, 32]"));
   }
   {  // separate embeddings: each stack needs its own
     test::TempDir dir;
-    test::write_case_variant(kCase, dir.str(), [](nlohmann::json& c) { c["share_encoder_decoder_embeddings"] = false; },
+    test::write_case_variant(kCase, dir.path(), [](nlohmann::json& c) { c["share_encoder_decoder_embeddings"] = false; },
                              [](test::Weights& w) { test::rename(w, "model.shared.weight", "model.encoder.embed_tokens.weight"); });
-    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.str()); }), "no tensor 'model.decoder.embed_tokens.weight'"));
+    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.path()); }), "no tensor 'model.decoder.embed_tokens.weight'"));
   }
   {
     test::TempDir dir;
-    test::write_case_variant(kCase, dir.str(), [](nlohmann::json& c) { c["activation_function"] = "swishy"; });
-    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.str()); }), "unsupported activation 'swishy'"));
+    test::write_case_variant(kCase, dir.path(), [](nlohmann::json& c) { c["activation_function"] = "swishy"; });
+    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.path()); }), "unsupported activation 'swishy'"));
   }
   {
     test::TempDir dir;
-    test::write_case_variant(kCase, dir.str(), {}, [](test::Weights& w) { w.erase("model.encoder.layers.0.self_attn.k_proj.weight"); });
-    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.str()); }),
+    test::write_case_variant(kCase, dir.path(), {}, [](test::Weights& w) { w.erase("model.encoder.layers.0.self_attn.k_proj.weight"); });
+    EXPECT_TRUE(contains(test::error_of([&] { test::load_seq2seq(dir.path()); }),
                          "no tensor 'model.encoder.layers.0.self_attn.k_proj.weight'"));
   }
 

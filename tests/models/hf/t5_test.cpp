@@ -41,9 +41,9 @@ TEST(HfT5, UntiedHeadIsNotRescaled) {
   // untied lm_head equal to shared gives sqrt(32) times the reference logits.
   test::TempDir dir;
   test::write_case_variant(
-      kCase, dir.str(), [](nlohmann::json& c) { c["tie_word_embeddings"] = false; },
+      kCase, dir.path(), [](nlohmann::json& c) { c["tie_word_embeddings"] = false; },
       [](test::Weights& w) { w.emplace("lm_head.weight", Tensor<float>::copy_of(w.at("shared.weight"))); });
-  const auto model = test::load_seq2seq(dir.str());
+  const auto model = test::load_seq2seq(dir.path());
   EXPECT_EQ(model.lm_head.input_scale, 1.0f);
   const auto inputs = test::open_data("hf/t5_a/inputs.safetensors");
   const auto out = model.forward(inputs.to_int64("single.input_ids"), {}, inputs.to_int64("single.decoder_input_ids"));
@@ -55,11 +55,11 @@ TEST(HfT5, UntiedHeadIsNotRescaled) {
 TEST(HfT5, EmbeddingStoredUnderAnAliasIsAccepted) {
   // Some conversions keep encoder.embed_tokens / decoder.embed_tokens rather than shared.
   test::TempDir dir;
-  test::write_case_variant(kCase, dir.str(), {}, [](test::Weights& w) {
+  test::write_case_variant(kCase, dir.path(), {}, [](test::Weights& w) {
     w.emplace("decoder.embed_tokens.weight", Tensor<float>::copy_of(w.at("shared.weight")));
     test::rename(w, "shared.weight", "encoder.embed_tokens.weight");
   });
-  test::expect_seq2seq_matches(test::load_seq2seq(dir.str()), kCase, "single", kRtol);
+  test::expect_seq2seq_matches(test::load_seq2seq(dir.path()), kCase, "single", kRtol);
 }
 
 TEST(HfT5, HeadWidthDKvIndependentOfDModel) {
@@ -68,7 +68,7 @@ TEST(HfT5, HeadWidthDKvIndependentOfDModel) {
   // unchanged.
   test::TempDir dir;
   test::write_case_variant(
-      kCase, dir.str(), [](nlohmann::json& c) { c["d_kv"] = 16; },
+      kCase, dir.path(), [](nlohmann::json& c) { c["d_kv"] = 16; },
       [](test::Weights& w) {
         for (auto& [name, t] : w) {
           const bool attn = name.find("Attention.") != std::string::npos && name.find("relative") == std::string::npos;
@@ -86,7 +86,7 @@ TEST(HfT5, HeadWidthDKvIndependentOfDModel) {
           t = std::move(wide);
         }
       });
-  const auto model = test::load_seq2seq(dir.str());
+  const auto model = test::load_seq2seq(dir.path());
   EXPECT_EQ(model.config.head_dim(), 16);
   EXPECT_EQ(model.decoder.layers[1].cross_attn.head_dim(), 16);
   test::expect_seq2seq_matches(model, kCase, "batch", kRtol);
@@ -104,7 +104,7 @@ TEST(HfT5, FeedForwardProjSelectsActivationAndGate) {
     SCOPED_TRACE(k.proj);
     test::TempDir dir;
     test::write_case_variant(
-        kCase, dir.str(),
+        kCase, dir.path(),
         [&](nlohmann::json& c) {
           c["feed_forward_proj"] = k.proj;
           c.erase("dense_act_fn");  // derived from feed_forward_proj when absent, as in T5Config
@@ -121,7 +121,7 @@ TEST(HfT5, FeedForwardProjSelectsActivationAndGate) {
             test::rename(w, p + "wi.weight", p + "wi_0.weight");
           }
         });
-    const auto model = test::load_seq2seq(dir.str());
+    const auto model = test::load_seq2seq(dir.path());
     const nn::FeedForward& ffn = model.decoder.layers[1].ffn;
     EXPECT_EQ(ffn.activation, k.act);
     EXPECT_EQ(ffn.gated(), k.gated);
@@ -134,8 +134,8 @@ TEST(HfT5, FeedForwardProjSelectsActivationAndGate) {
 TEST(HfT5, ErrorsNameWhatIsWrong) {
   auto load_variant = [](const std::function<void(nlohmann::json&)>& config, const std::function<void(test::Weights&)>& weights) {
     test::TempDir dir;
-    test::write_case_variant(kCase, dir.str(), config, weights);
-    return test::error_of([&] { test::load_seq2seq(dir.str()); });
+    test::write_case_variant(kCase, dir.path(), config, weights);
+    return test::error_of([&] { test::load_seq2seq(dir.path()); });
   };
   auto contains = [](const std::string& message, const std::string& part) {
     return message.find(part) != std::string::npos ? ::testing::AssertionSuccess()
