@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/reference.hpp"
+
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -10,15 +12,6 @@ namespace qkv {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 class ShardedCheckpoint : public ::testing::Test {
  protected:
@@ -43,30 +36,30 @@ TEST_F(ShardedCheckpoint, ReadsTensorsFromTheirShards) {
   EXPECT_EQ(c.names(), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(c.to_float("a", {2, 2})(1, 1), 3.0f);
   EXPECT_EQ(c.to_float("b", {3})(2), 12.0f);
-  EXPECT_NE(error_of([&] { c.info("c"); }).find("no tensor 'c'"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { c.info("c"); }).find("no tensor 'c'"), std::string::npos);
 }
 
 TEST_F(ShardedCheckpoint, ShardNamesWithPathsAreRejected) {
   for (const char* bad : {"../model-00001-of-00002.safetensors", "/etc/passwd", "sub/x.safetensors", "..", ""}) {
     write_index(std::string(R"({"weight_map": {"a": ")") + bad + R"("}})");
-    const std::string what = error_of([&] { io::Checkpoint::open_dir(dir_.string()); });
+    const std::string what = test::error_of([&] { io::Checkpoint::open_dir(dir_.string()); });
     EXPECT_NE(what.find("plain file name"), std::string::npos) << bad << ": " << what;
   }
 }
 
 TEST_F(ShardedCheckpoint, IndexErrorsNameTheProblem) {
   write_index(R"({"weight_map": {"a": "model-00002-of-00002.safetensors"}})");
-  EXPECT_NE(error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("tensor 'a' is not in its shard"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("tensor 'a' is not in its shard"), std::string::npos);
   write_index(R"({"weight_map": {"a": "missing.safetensors"}})");
-  EXPECT_NE(error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("missing.safetensors"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("missing.safetensors"), std::string::npos);
   write_index(R"({"metadata": {}})");
-  EXPECT_NE(error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("weight_map"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("weight_map"), std::string::npos);
   write_index(R"({"weight_map": {"a": 3}})");
-  EXPECT_NE(error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("must be a file name"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::Checkpoint::open_dir(dir_.string()); }).find("must be a file name"), std::string::npos);
 }
 
 TEST(Checkpoint, DirectoryWithoutWeightsIsAnError) {
-  EXPECT_NE(error_of([] { io::Checkpoint::open_dir(::testing::TempDir()); }).find("no model.safetensors"), std::string::npos);
+  EXPECT_NE(test::error_of([] { io::Checkpoint::open_dir(::testing::TempDir()); }).find("no model.safetensors"), std::string::npos);
 }
 
 }  // namespace

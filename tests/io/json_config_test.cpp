@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/reference.hpp"
+
 #include <fstream>
 #include <functional>
 
@@ -9,15 +11,6 @@ namespace qkv {
 namespace {
 
 io::JsonConfig parse(const char* text) { return io::JsonConfig(nlohmann::json::parse(text), "config.json"); }
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(JsonConfig, TypedFieldsWithDefaults) {
   const auto c = parse(R"({"n_embd": 32, "eps": 1e-5, "act": "gelu_new", "tie": false, "eos": [1, 2], "bos": 7, "x": null})");
@@ -36,21 +29,21 @@ TEST(JsonConfig, TypedFieldsWithDefaults) {
 
 TEST(JsonConfig, ErrorsNameFileFieldAndExpectation) {
   const auto c = parse(R"({"n_head": "4", "n_layer": -2, "eps": "small", "rope_scaling": 3})");
-  EXPECT_EQ(error_of([&] { c.integer("n_head"); }), "config.json: \"n_head\" must be an integer, got \"4\"");
-  EXPECT_EQ(error_of([&] { c.count("n_layer"); }), "config.json: \"n_layer\" must be > 0, got -2");
-  EXPECT_EQ(error_of([&] { c.number("eps"); }), "config.json: \"eps\" must be a number, got \"small\"");
-  EXPECT_EQ(error_of([&] { c.integer("vocab_size"); }), "config.json: missing required field \"vocab_size\"");
-  EXPECT_NE(error_of([&] { c.object_or_none("rope_scaling"); }).find("must be an object"), std::string::npos);
+  EXPECT_EQ(test::error_of([&] { c.integer("n_head"); }), "config.json: \"n_head\" must be an integer, got \"4\"");
+  EXPECT_EQ(test::error_of([&] { c.count("n_layer"); }), "config.json: \"n_layer\" must be > 0, got -2");
+  EXPECT_EQ(test::error_of([&] { c.number("eps"); }), "config.json: \"eps\" must be a number, got \"small\"");
+  EXPECT_EQ(test::error_of([&] { c.integer("vocab_size"); }), "config.json: missing required field \"vocab_size\"");
+  EXPECT_NE(test::error_of([&] { c.object_or_none("rope_scaling"); }).find("must be an object"), std::string::npos);
 }
 
 TEST(JsonConfig, LoadReportsMissingAndMalformedFiles) {
-  EXPECT_NE(error_of([] { io::JsonConfig::load("/nonexistent/config.json"); }).find("/nonexistent/config.json"),
+  EXPECT_NE(test::error_of([] { io::JsonConfig::load("/nonexistent/config.json"); }).find("/nonexistent/config.json"),
             std::string::npos);
   const std::string path = ::testing::TempDir() + "/bad_config.json";
   { std::ofstream(path) << "{\"a\": "; }
-  EXPECT_NE(error_of([&] { io::JsonConfig::load(path); }).find("not valid JSON"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::JsonConfig::load(path); }).find("not valid JSON"), std::string::npos);
   { std::ofstream(path) << "[1, 2]"; }
-  EXPECT_NE(error_of([&] { io::JsonConfig::load(path); }).find("expected a JSON object"), std::string::npos);
+  EXPECT_NE(test::error_of([&] { io::JsonConfig::load(path); }).find("expected a JSON object"), std::string::npos);
 }
 
 }  // namespace

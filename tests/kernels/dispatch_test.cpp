@@ -2,21 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "support/reference.hpp"
+
 #include <cstdlib>
 #include <functional>
 #include <string>
 
 namespace qkv {
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 class EnvIsa : public ::testing::Test {
  protected:
@@ -25,7 +18,7 @@ class EnvIsa : public ::testing::Test {
 
 TEST_F(EnvIsa, UnknownValueIsAnErrorNamingIt) {
   setenv("QKV_ISA", "sse9", 1);
-  const std::string what = error_of([] { kernels::initial_isa(); });
+  const std::string what = test::error_of([] { kernels::initial_isa(); });
   EXPECT_NE(what.find("QKV_ISA"), std::string::npos) << what;
   EXPECT_NE(what.find("sse9"), std::string::npos) << what;
 }
@@ -41,7 +34,7 @@ TEST_F(EnvIsa, AnIsaThatCannotRunHereIsAnErrorNotACrash) {
     if (kernels::usable(isa)) {
       EXPECT_EQ(kernels::initial_isa(), isa);
     } else {
-      const std::string what = error_of([] { kernels::initial_isa(); });
+      const std::string what = test::error_of([] { kernels::initial_isa(); });
       EXPECT_NE(what.find(std::string(isa_name(isa))), std::string::npos) << what;
     }
   }

@@ -112,14 +112,4 @@ inline Tensor<float> pseudo_random(Shape shape, std::uint32_t seed, float scale)
   return t;
 }
 
-// The message of the qkv::Error that f throws ("" if it throws none; other exceptions propagate).
-inline std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace qkv::test

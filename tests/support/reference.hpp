@@ -97,6 +97,16 @@ inline TransformerConfig torch_case_config(const std::string& name) {
   return c;
 }
 
+// The message of the qkv::Error that f throws ("" if it throws none; other exceptions propagate).
+inline std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Runs body once per ISA this machine can run, with that ISA active; restores the best one.
 inline void for_each_isa(const std::function<void(Isa)>& body) {
   for (Isa isa : usable_isas()) {
