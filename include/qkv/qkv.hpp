@@ -3,6 +3,8 @@
 #include "qkv/core/dtype.hpp"
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
+#include "qkv/generate/beam_search.hpp"
+#include "qkv/generate/seq2seq.hpp"
 #include "qkv/io/safetensors.hpp"
 #include "qkv/kernels/dispatch.hpp"
 #include "qkv/models/config.hpp"

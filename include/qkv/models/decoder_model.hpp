@@ -23,6 +23,12 @@ struct DecoderState {
   std::vector<nn::KvCache> caches;  // one per layer
   Tensor<std::uint8_t> padding;     // [B, capacity], 1 = padded key (left-padded prompts)
   std::int64_t length = 0;          // positions processed so far
+
+  // Keeps batch rows `rows` (in that order, repeats allowed), e.g. the beams of beam search.
+  void select_rows(const std::vector<std::int64_t>& rows) {
+    for (auto& cache : caches) cache.select_rows(rows);
+    padding = nn::gather_rows(padding, rows, length);
+  }
 };
 
 struct DecoderModel {

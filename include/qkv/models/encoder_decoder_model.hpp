@@ -32,6 +32,18 @@ struct Seq2SeqState {
   std::vector<nn::KvCache> self_caches;   // one per decoder layer
   std::vector<nn::KvCache> cross_caches;  // one per decoder layer
   std::int64_t length = 0;                // decoder positions processed so far
+
+  // Keeps batch rows `rows` (in that order, repeats allowed): beam search repeats each source
+  // num_beams times, then re-picks beams after every step. When each new row i takes a row of the
+  // same source as row i had (beams of one input, what HF's _reorder_cache assumes), the encoder
+  // side is unchanged and `same_sources` skips copying it.
+  void select_rows(const std::vector<std::int64_t>& rows, bool same_sources = false) {
+    for (auto& cache : self_caches) cache.select_rows(rows);
+    if (same_sources && std::int64_t(rows.size()) == memory.dim(0)) return;
+    for (auto& cache : cross_caches) cache.select_rows(rows);
+    memory = nn::gather_rows(memory, rows);
+    source_padding = nn::gather_rows(source_padding, rows);
+  }
 };
 
 struct EncoderDecoderModel {

@@ -3,7 +3,9 @@
 // concatenate the heads, project the result. Keys/values may have their own widths (torch's
 // kdim/vdim) and fewer heads than the queries (grouped-query attention). Queries and keys may be
 // rotated by a rotary position embedding after the projection (LLaMA).
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include "qkv/nn/linear.hpp"
 #include "qkv/nn/rotary.hpp"
@@ -29,6 +31,25 @@ struct AttentionMasks {
 // [B, capacity, H_kv * head_dim] each, heads side by side (the layout attend() reads). The first
 // `length` positions are filled. Self-attention appends the new tokens' keys/values every step;
 // cross-attention fills it once from the encoder output.
+// Rows `rows` of t's first dimension, in that order (repeats allowed): [rows.size(), ...]. Only the
+// first `used` entries of each row's second dimension are copied (all when -1); the rest is zero.
+// Beam search needs it to duplicate and re-pick batch rows (HF's index_select in _reorder_cache).
+template <class T>
+Tensor<T> gather_rows(const Tensor<T>& t, const std::vector<std::int64_t>& rows, std::int64_t used = -1) {
+  if (t.rank() == 0) fail("gather_rows: the tensor has no rows");
+  std::int64_t dims[kMaxRank];
+  for (int i = 0; i < t.rank(); ++i) dims[i] = t.dim(i);
+  dims[0] = std::int64_t(rows.size());
+  Tensor<T> out(Shape::from_range(dims, dims + t.rank()));
+  const std::int64_t row_size = t.dim(0) == 0 ? 0 : t.numel() / t.dim(0);
+  const std::int64_t copied = used < 0 || t.rank() < 2 ? row_size : std::min(used, t.dim(1)) * (row_size / t.dim(1));
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i] < 0 || rows[i] >= t.dim(0)) fail("gather_rows: row ", rows[i], " is outside [0, ", t.dim(0), ")");
+    std::copy_n(t.data() + rows[i] * row_size, copied, out.data() + std::int64_t(i) * row_size);
+  }
+  return out;
+}
+
 struct KvCache {
   Tensor<float> keys, values;
   std::int64_t length = 0;
@@ -43,6 +64,12 @@ struct KvCache {
         for (std::int64_t i = 0; i < width; ++i) k(b, t, i) = keys(b, t, i), v(b, t, i) = values(b, t, i);
     keys = std::move(k);
     values = std::move(v);
+  }
+  // Keeps batch rows `rows` (in that order, repeats allowed), with the same capacity.
+  void select_rows(const std::vector<std::int64_t>& rows) {
+    if (keys.rank() != 3) fail("KvCache::select_rows: the cache is empty");
+    keys = gather_rows(keys, rows, length);
+    values = gather_rows(values, rows, length);
   }
   TensorView<const float> filled_keys() const { return keys.view().narrow(1, 0, length); }
   TensorView<const float> filled_values() const { return values.view().narrow(1, 0, length); }
