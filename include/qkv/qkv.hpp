@@ -3,6 +3,7 @@
 #include "qkv/core/dtype.hpp"
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
+#include "qkv/generate/generate.hpp"
 #include "qkv/io/safetensors.hpp"
 #include "qkv/kernels/dispatch.hpp"
 #include "qkv/models/config.hpp"
