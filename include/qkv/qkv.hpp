@@ -5,6 +5,7 @@
 #include "qkv/core/tensor.hpp"
 #include "qkv/generate/beam_search.hpp"
 #include "qkv/generate/seq2seq.hpp"
+#include "qkv/generate/generate.hpp"
 #include "qkv/io/safetensors.hpp"
 #include "qkv/kernels/dispatch.hpp"
 #include "qkv/models/config.hpp"

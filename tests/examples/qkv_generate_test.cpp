@@ -1,0 +1,127 @@
+// The qkv-generate program (a contract of DESIGN.md): run as a user runs it, on the gpt2_a
+// reference folder, checking what it prints and how it fails.
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "qkv/generate/generate.hpp"
+#include "qkv/models/hf/load.hpp"
+#include "support/hf_case.hpp"
+
+namespace qkv {
+namespace {
+
+const std::string kBinary = std::string(QKV_BINARY_DIR) + "/examples/qkv-generate";
+
+struct Outcome {
+  int exit_code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs qkv-generate with `arguments` (already shell-quoted), capturing stdout and stderr.
+Outcome execute(const std::string& arguments) {
+  const test::TempDir dir;
+  const std::string out = dir.path() + "/out", err = dir.path() + "/err";
+  const int status = std::system((kBinary + " " + arguments + " >" + out + " 2>" + err).c_str());
+  Outcome r;
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(out);
+  r.err = slurp(err);
+  return r;
+}
+
+std::string joined(const std::vector<std::int64_t>& ids, const char* separator) {
+  std::string s;
+  for (std::size_t i = 0; i < ids.size(); ++i) s += (i ? separator : "") + std::to_string(ids[i]);
+  return s;
+}
+
+class QkvGenerate : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built (QKV_BUILD_EXAMPLES=OFF?)";
+  }
+  const std::string model_dir = test::data_path("hf/gpt2_a");
+  const std::string model = "--model '" + model_dir + "'";
+  const test::HfCase gpt2{"gpt2_a"};
+
+  std::vector<std::int64_t> prompt() const {
+    const Tensor<std::int64_t> ids = gpt2.inputs.to_int64("single.input_ids");
+    return std::vector<std::int64_t>(ids.data(), ids.data() + ids.numel());
+  }
+  // HF's 10 greedy ids after the prompt.
+  std::vector<std::int64_t> reference() const {
+    const Tensor<std::int64_t> s = gpt2.expected.to_int64("single.greedy.sequences");
+    return std::vector<std::int64_t>(s.data() + prompt().size(), s.data() + s.numel());
+  }
+};
+
+TEST_F(QkvGenerate, PrintIdsPrintsTransformersGreedyIdsOnOneLine) {
+  const Outcome r = execute(model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10 --print-ids");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, joined(reference(), " ") + "\n");
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(QkvGenerate, WithoutPrintIdsThePromptComesFirst) {
+  const Outcome r = execute(model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::int64_t> all = prompt();
+  for (std::int64_t id : reference()) all.push_back(id);
+  EXPECT_EQ(r.out, joined(all, " ") + "\n");
+}
+
+TEST_F(QkvGenerate, SamplingFlagsGiveWhatTheLibraryGives) {
+  const std::string flags = " --ids " + joined(prompt(), ",") + " --max-new-tokens 8 --temperature 0.9 --top-k 40 --top-p 0.9 --seed 5 --print-ids";
+  const Outcome a = execute(model + flags), b = execute(model + flags);
+  EXPECT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  GenerateOptions o = GenerateOptions::from(GenerationConfig::load(model_dir));
+  o.max_new_tokens = 8;
+  o.sampling.temperature = 0.9f, o.sampling.top_k = 40, o.sampling.top_p = 0.9f, o.sampling.seed = 5;
+  const auto decoder = std::get<DecoderModel>(load(model_dir));
+  EXPECT_EQ(a.out, joined(generate(decoder, {prompt()}, o).ids[0], " ") + "\n");
+  // The default max-new-tokens is 20.
+  const Outcome d = execute(model + " --ids 1,2 --seed 3 --print-ids");
+  EXPECT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_EQ(std::count(d.out.begin(), d.out.end(), ' ') + 1, 20) << d.out;
+}
+
+// A failure: non-zero exit, nothing on stdout, one line on stderr mentioning `part`.
+void expect_failure(const Outcome& r, const std::string& part) {
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(!r.err.empty() && r.err.back() == '\n') << r.err;
+  EXPECT_NE(r.err.find(part), std::string::npos) << "stderr '" << r.err << "' does not say '" << part << "'";
+}
+
+TEST_F(QkvGenerate, FailuresAreOneLineOnStderr) {
+  expect_failure(execute("--ids 1,2,3"), "--model");
+  expect_failure(execute(model + " --ids 1,x,3"), "--ids expects an integer, got 'x'");
+  expect_failure(execute(model + " --ids 1,,3"), "--ids expects an integer");
+  expect_failure(execute(model + " --prompt 'The ball is'"), "tokenizer.json");
+  expect_failure(execute(model + " --prompt 'The ball is'"), "--ids");
+  expect_failure(execute(model), "--ids");
+  expect_failure(execute(model + " --ids 1,500"), "outside the vocabulary");
+  expect_failure(execute(model + " --ids 1 --max-new-tokens -2"), "--max-new-tokens must be >= 0");
+  expect_failure(execute(model + " --ids 1 --max-new-tokens 64"), "exceeds the model's 64 positions");
+  expect_failure(execute(model + " --ids 1 --top-p 0"), "top_p");
+  expect_failure(execute(model + " --ids 1 --frobnicate"), "unknown option --frobnicate");
+  expect_failure(execute("--model '" + test::data_path("hf/t5_a") + "' --ids 1"), "qkv-translate");
+  expect_failure(execute("--model '" + test::data_path("hf/bert_a") + "' --ids 1"), "qkv-embed");
+  expect_failure(execute("--model /nonexistent/dir --ids 1"), "/nonexistent/dir");
+}
+
+}  // namespace
+}  // namespace qkv
