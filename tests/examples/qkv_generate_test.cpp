@@ -10,35 +10,12 @@
 #include "qkv/generate/generate.hpp"
 #include "qkv/models/hf/load.hpp"
 #include "support/hf_case.hpp"
+#include "support/run_program.hpp"
 
 namespace qkv {
 namespace {
 
-const std::string kBinary = std::string(QKV_BINARY_DIR) + "/examples/qkv-generate";
-
-struct Outcome {
-  int exit_code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// Runs qkv-generate with `arguments` (already shell-quoted), capturing stdout and stderr.
-Outcome execute(const std::string& arguments) {
-  const test::TempDir dir;
-  const std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  const int status = std::system((kBinary + " " + arguments + " >" + out + " 2>" + err).c_str());
-  Outcome r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(out);
-  r.err = slurp(err);
-  return r;
-}
+const std::string kBinary = test::example_path("qkv-generate");
 
 std::string joined(const std::vector<std::int64_t>& ids, const char* separator) {
   std::string s;
@@ -67,14 +44,14 @@ class QkvGenerate : public ::testing::Test {
 };
 
 TEST_F(QkvGenerate, PrintIdsPrintsTransformersGreedyIdsOnOneLine) {
-  const Outcome r = execute(model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10 --print-ids");
+  const test::ProgramResult r = test::run_example("qkv-generate", model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10 --print-ids");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, joined(reference(), " ") + "\n");
   EXPECT_EQ(r.err, "");
 }
 
 TEST_F(QkvGenerate, WithoutPrintIdsThePromptComesFirst) {
-  const Outcome r = execute(model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10");
+  const test::ProgramResult r = test::run_example("qkv-generate", model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<std::int64_t> all = prompt();
   for (std::int64_t id : reference()) all.push_back(id);
@@ -83,7 +60,7 @@ TEST_F(QkvGenerate, WithoutPrintIdsThePromptComesFirst) {
 
 TEST_F(QkvGenerate, SamplingFlagsGiveWhatTheLibraryGives) {
   const std::string flags = " --ids " + joined(prompt(), ",") + " --max-new-tokens 8 --temperature 0.9 --top-k 40 --top-p 0.9 --seed 5 --print-ids";
-  const Outcome a = execute(model + flags), b = execute(model + flags);
+  const test::ProgramResult a = test::run_example("qkv-generate", model + flags), b = test::run_example("qkv-generate", model + flags);
   EXPECT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
   GenerateOptions o = GenerateOptions::from(GenerationConfig::load(model_dir));
@@ -92,35 +69,26 @@ TEST_F(QkvGenerate, SamplingFlagsGiveWhatTheLibraryGives) {
   const auto decoder = std::get<DecoderModel>(load(model_dir));
   EXPECT_EQ(a.out, joined(generate(decoder, {prompt()}, o).ids[0], " ") + "\n");
   // The default max-new-tokens is 20.
-  const Outcome d = execute(model + " --ids 1,2 --seed 3 --print-ids");
+  const test::ProgramResult d = test::run_example("qkv-generate", model + " --ids 1,2 --seed 3 --print-ids");
   EXPECT_EQ(d.exit_code, 0) << d.err;
   EXPECT_EQ(std::count(d.out.begin(), d.out.end(), ' ') + 1, 20) << d.out;
 }
 
-// A failure: non-zero exit, nothing on stdout, one line on stderr mentioning `part`.
-void expect_failure(const Outcome& r, const std::string& part) {
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(r.out, "");
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_TRUE(!r.err.empty() && r.err.back() == '\n') << r.err;
-  EXPECT_NE(r.err.find(part), std::string::npos) << "stderr '" << r.err << "' does not say '" << part << "'";
-}
-
 TEST_F(QkvGenerate, FailuresAreOneLineOnStderr) {
-  expect_failure(execute("--ids 1,2,3"), "--model");
-  expect_failure(execute(model + " --ids 1,x,3"), "--ids expects an integer, got 'x'");
-  expect_failure(execute(model + " --ids 1,,3"), "--ids expects an integer");
-  expect_failure(execute(model + " --prompt 'The ball is'"), "tokenizer.json");
-  expect_failure(execute(model + " --prompt 'The ball is'"), "--ids");
-  expect_failure(execute(model), "--ids");
-  expect_failure(execute(model + " --ids 1,500"), "outside the vocabulary");
-  expect_failure(execute(model + " --ids 1 --max-new-tokens -2"), "--max-new-tokens must be >= 0");
-  expect_failure(execute(model + " --ids 1 --max-new-tokens 64"), "exceeds the model's 64 positions");
-  expect_failure(execute(model + " --ids 1 --top-p 0"), "top_p");
-  expect_failure(execute(model + " --ids 1 --frobnicate"), "unknown option --frobnicate");
-  expect_failure(execute("--model '" + test::data_path("hf/t5_a") + "' --ids 1"), "qkv-translate");
-  expect_failure(execute("--model '" + test::data_path("hf/bert_a") + "' --ids 1"), "qkv-embed");
-  expect_failure(execute("--model /nonexistent/dir --ids 1"), "/nonexistent/dir");
+  test::expect_one_line_error(test::run_example("qkv-generate", "--ids 1,2,3"), "--model");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1,x,3"), "--ids expects an integer, got 'x'");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1,,3"), "--ids expects an integer");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --prompt 'The ball is'"), "tokenizer.json");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --prompt 'The ball is'"), "--ids");
+  test::expect_one_line_error(test::run_example("qkv-generate", model), "--ids");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1,500"), "outside the vocabulary");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --max-new-tokens -2"), "--max-new-tokens must be >= 0");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --max-new-tokens 64"), "exceeds the model's 64 positions");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --top-p 0"), "top_p");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --frobnicate"), "unknown option --frobnicate");
+  test::expect_one_line_error(test::run_example("qkv-generate", "--model '" + test::data_path("hf/t5_a") + "' --ids 1"), "qkv-translate");
+  test::expect_one_line_error(test::run_example("qkv-generate", "--model '" + test::data_path("hf/bert_a") + "' --ids 1"), "qkv-embed");
+  test::expect_one_line_error(test::run_example("qkv-generate", "--model /nonexistent/dir --ids 1"), "/nonexistent/dir");
 }
 
 }  // namespace

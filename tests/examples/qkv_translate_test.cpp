@@ -9,34 +9,12 @@
 
 #include "qkv/generate/seq2seq.hpp"
 #include "support/hf_case.hpp"
+#include "support/run_program.hpp"
 
 namespace qkv {
 namespace {
 
-const std::string kBinary = std::string(QKV_BINARY_DIR) + "/examples/qkv-translate";
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-Result run_translate(const std::string& arguments) {
-  test::TempDir dir;
-  const std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  const int raw = std::system(("'" + kBinary + "' " + arguments + " > '" + out + "' 2> '" + err + "'").c_str());
-  Result r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  r.out = read_file(out);
-  r.err = read_file(err);
-  return r;
-}
+const std::string kBinary = test::example_path("qkv-translate");
 
 class QkvTranslate : public ::testing::Test {
  protected:
@@ -64,38 +42,30 @@ std::string expected_line(const test::HfCase& c, const std::string& name) {
 
 TEST_F(QkvTranslate, GreedyPrintsTheIdsTransformersGenerates) {
   const test::HfCase c("marian_a");
-  const Result r = run_translate("--model '" + model + "' --ids " + single_ids(c) + " --print-ids --max-new-tokens 10");
-  EXPECT_EQ(r.status, 0) << r.err;
+  const test::ProgramResult r = test::run_example("qkv-translate", "--model '" + model + "' --ids " + single_ids(c) + " --print-ids --max-new-tokens 10");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out, expected_line(c, "single.greedy.sequences"));
   // Without --print-ids (no detokenizer yet) the ids are printed all the same.
-  EXPECT_EQ(run_translate("--model '" + model + "' --ids " + single_ids(c) + " --max-new-tokens 10 --beams 1").out, r.out);
+  EXPECT_EQ(test::run_example("qkv-translate", "--model '" + model + "' --ids " + single_ids(c) + " --max-new-tokens 10 --beams 1").out, r.out);
 }
 
 TEST_F(QkvTranslate, FourBeamsPrintTheIdsTransformersGenerates) {
   const test::HfCase c("marian_a");
-  const Result r = run_translate("--model '" + model + "' --beams 4 --ids " + single_ids(c) + " --print-ids --max-new-tokens 10");
-  EXPECT_EQ(r.status, 0) << r.err;
+  const test::ProgramResult r = test::run_example("qkv-translate", "--model '" + model + "' --beams 4 --ids " + single_ids(c) + " --print-ids --max-new-tokens 10");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out, expected_line(c, "single.beam4.sequences"));
 }
 
-void expect_one_line_error(const Result& r, const std::string& needle, const std::string& what) {
-  EXPECT_NE(r.status, 0) << what;
-  EXPECT_EQ(r.out, "") << what;
-  ASSERT_FALSE(r.err.empty()) << what;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << what << ": expected exactly one stderr line, got: " << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << what << ": " << r.err;
-}
-
 TEST_F(QkvTranslate, ErrorsAreOneLineAndANonZeroExit) {
-  expect_one_line_error(run_translate("--model '" + model + "' 'the ball is blue'"), "tokenizer", "TEXT");
-  expect_one_line_error(run_translate("--ids 1,2,3"), "--model", "missing --model");
-  expect_one_line_error(run_translate("--model '" + model + "' --beams 0 --ids 1,2,3"), "--beams", "--beams 0");
-  expect_one_line_error(run_translate("--model '" + model + "'"), "--ids", "no input");
-  expect_one_line_error(run_translate("--model '" + model + "' --ids 1,x"), "--ids", "bad ids");
-  expect_one_line_error(run_translate("--model '" + test::data_path("hf/gpt2_a") + "' --ids 1,2"), "qkv-generate", "decoder-only");
-  expect_one_line_error(run_translate("--model '" + test::data_path("hf/bert_a") + "' --ids 1,2"), "qkv-embed", "encoder-only");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--model '" + model + "' 'the ball is blue'"), "tokenizer", "TEXT");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--ids 1,2,3"), "--model", "missing --model");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--model '" + model + "' --beams 0 --ids 1,2,3"), "--beams", "--beams 0");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--model '" + model + "'"), "--ids", "no input");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--model '" + model + "' --ids 1,x"), "--ids", "bad ids");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--model '" + test::data_path("hf/gpt2_a") + "' --ids 1,2"), "qkv-generate", "decoder-only");
+  test::expect_one_line_error(test::run_example("qkv-translate", "--model '" + test::data_path("hf/bert_a") + "' --ids 1,2"), "qkv-embed", "encoder-only");
 }
 
 }  // namespace

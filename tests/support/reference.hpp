@@ -2,8 +2,11 @@
 // Helpers shared by the tests: open reference files under tests/data, compare with the
 // tolerance |got - ref| <= rtol * (1 + |ref|), and run a body on every usable ISA.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <memory>
@@ -96,6 +99,29 @@ inline TransformerConfig torch_case_config(const std::string& name) {
   c.activation = name.find("gelu") != std::string::npos ? Activation::gelu_erf : Activation::relu;
   return c;
 }
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = (std::filesystem::temp_directory_path() /
+             ("qkv_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++)))
+                .string();
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // The message of the qkv::Error that f throws ("" if it throws none; other exceptions propagate).
 inline std::string error_of(const std::function<void()>& f) {

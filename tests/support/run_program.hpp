@@ -30,27 +30,26 @@ inline std::string read_file(const std::string& path) {
 
 // Runs `program args` (args already shell-quoted as needed) from the source tree root.
 inline ProgramResult run_example(const std::string& program, const std::string& args) {
-  // ctest runs test cases in parallel processes: name the capture files after this test case.
-  static int calls = 0;
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const std::string base = ::testing::TempDir() + "/qkv_run_" + program + "_" + info->test_suite_name() + "_" +
-                           info->name() + "_" + std::to_string(calls++);
-  const std::string command = "cd " + std::string(QKV_TEST_DATA) + "/../.. && " + example_path(program) + " " + args +
-                              " > " + base + ".out 2> " + base + ".err";
+  const TempDir dir;  // unique per call: ctest runs test cases in parallel processes
+  const std::string out = dir.path() + "/out", err = dir.path() + "/err";
+  const std::string command = "cd '" + std::string(QKV_TEST_DATA) + "/../..' && '" + example_path(program) + "' " + args +
+                              " > '" + out + "' 2> '" + err + "'";
   const int status = std::system(command.c_str());
   ProgramResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = read_file(base + ".out");
-  r.err = read_file(base + ".err");
+  r.out = read_file(out);
+  r.err = read_file(err);
   return r;
 }
 
-// The contract for failures: non-zero exit, exactly one line on stderr, nothing on stdout.
-inline void expect_one_line_error(const ProgramResult& r, const std::string& fragment) {
-  EXPECT_NE(r.exit_code, 0);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_NE(r.err.find(fragment), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
+// The contract for failures: non-zero exit, nothing on stdout, exactly one line on stderr that
+// mentions `fragment`. `what` names the case in failure messages.
+inline void expect_one_line_error(const ProgramResult& r, const std::string& fragment, const std::string& what = "") {
+  EXPECT_NE(r.exit_code, 0) << what;
+  EXPECT_EQ(r.out, "") << what;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << what << ": " << r.err;
+  EXPECT_TRUE(!r.err.empty() && r.err.back() == '\n') << what << ": " << r.err;
+  EXPECT_NE(r.err.find(fragment), std::string::npos) << what << ": stderr '" << r.err << "' does not say '" << fragment << "'";
 }
 
 }  // namespace qkv::test
