@@ -43,6 +43,23 @@ class QkvGenerate : public ::testing::Test {
   }
 };
 
+// Every decoder-only reference case through the program: greedy ids equal transformers'.
+class QkvGenerateCase : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(QkvGenerateCase, GreedyPrintIdsEqualsTransformers) {
+  if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built";
+  const test::HfCase c(GetParam());
+  const Tensor<std::int64_t> prompt = c.inputs.to_int64("single.input_ids"), sequence = c.expected.to_int64("single.greedy.sequences");
+  const std::vector<std::int64_t> ids(prompt.data(), prompt.data() + prompt.numel()),
+      generated(sequence.data() + prompt.numel(), sequence.data() + sequence.numel());
+  const auto r = test::run_example("qkv-generate", "--model '" + c.dir + "' --ids " + joined(ids, ",") +
+                                                       " --greedy --max-new-tokens 10 --print-ids");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, joined(generated, " ") + "\n") << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(Hf, QkvGenerateCase, ::testing::Values("gpt2_a", "gpt2_a_fp16", "llama_a", "llama_gqa"));
+
 TEST_F(QkvGenerate, PrintIdsPrintsTransformersGreedyIdsOnOneLine) {
   const test::ProgramResult r = test::run_example("qkv-generate", model + " --ids " + joined(prompt(), ",") + " --greedy --max-new-tokens 10 --print-ids");
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -40,6 +40,22 @@ std::string expected_line(const test::HfCase& c, const std::string& name) {
   return s + "\n";
 }
 
+// Every encoder-decoder reference case, greedy and 4 beams, through the program.
+class QkvTranslateCase : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(QkvTranslateCase, PrintsTheIdsTransformersGenerates) {
+  if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built";
+  const test::HfCase c(GetParam());
+  for (const auto& [beams, reference] : {std::pair<int, const char*>{1, "single.greedy.sequences"}, {4, "single.beam4.sequences"}}) {
+    const auto r = test::run_example("qkv-translate", "--model '" + c.dir + "' --beams " + std::to_string(beams) + " --ids " +
+                                                          single_ids(c) + " --print-ids --max-new-tokens 10");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, expected_line(c, reference)) << GetParam() << " beams " << beams;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Hf, QkvTranslateCase, ::testing::Values("t5_a", "bart_a", "marian_a"));
+
 TEST_F(QkvTranslate, GreedyPrintsTheIdsTransformersGenerates) {
   const test::HfCase c("marian_a");
   const test::ProgramResult r = test::run_example("qkv-translate", "--model '" + model + "' --ids " + single_ids(c) + " --print-ids --max-new-tokens 10");
