@@ -22,6 +22,7 @@
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
 #include "qkv/generate/seq2seq.hpp"
+#include "qkv/generate/constraints.hpp"
 #include "qkv/models/decoder_model.hpp"
 #include "qkv/models/encoder_decoder_model.hpp"
 #include "qkv/models/generation_config.hpp"
@@ -123,6 +124,7 @@ BeamSearchOutput run_beam_search(Tensor<float> first_logits, const Tensor<std::i
   std::vector<std::int64_t> order(std::size_t(beams * vocab));
   Tensor<float> logits = std::move(first_logits);
   bool expanded = false;  // do the logits have one row per beam yet?
+  const TokenConstraints constraints = TokenConstraints::from(config);  // HF applies them to the log-probs
 
   for (std::int64_t length = 1;; ++length) {  // length = generated ids once this step's is added
     std::vector<std::int64_t> next_rows(slots), next_ids(slots);
@@ -136,6 +138,12 @@ BeamSearchOutput run_beam_search(Tensor<float> first_logits, const Tensor<std::i
       for (std::int64_t j = 0; j < beams; ++j) {
         float* s = scores.data() + j * vocab;
         log_softmax_row(logits.data() + (expanded ? b * beams + j : b) * vocab, vocab, s);
+        if (constraints.active()) {
+          std::vector<std::int64_t> sequence(prompts.data() + b * prompt, prompts.data() + (b + 1) * prompt);
+          const auto& generated = beam_ids[std::size_t(b * beams + j)];
+          sequence.insert(sequence.end(), generated.begin(), generated.end());
+          constraints.apply(s, vocab, sequence, prompt + options.max_new_tokens);
+        }
         for (std::int64_t v = 0; v < vocab; ++v) s[v] += beam_scores[std::size_t(b * beams + j)];
       }
       // torch.topk over beams * vocab, sorted; ties go to the lower flat index.

@@ -11,6 +11,7 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
+#include "qkv/generate/constraints.hpp"
 #include "qkv/generate/sampler.hpp"
 #include "qkv/models/decoder_model.hpp"
 #include "qkv/models/generation_config.hpp"
@@ -24,12 +25,14 @@ struct GenerateOptions {
   std::vector<std::int64_t> stop_ids;       // more ids that finish a row, e.g. an end-of-turn token
   std::int64_t pad_token_id = -1;           // fed to finished rows and used as left padding; -1 = none (0 is fed)
   bool output_logits = false;               // keep every step's last-position logits (GenerateResult::logits)
+  TokenConstraints constraints;             // bad words, forced first/last ids
 
-  // The EOS and pad ids of the model's generation_config.json / config.json.
+  // The EOS and pad ids and the constraints of the model's generation_config.json / config.json.
   static GenerateOptions from(const GenerationConfig& config) {
     GenerateOptions o;
     o.eos_token_ids = config.eos_token_ids;
     o.pad_token_id = config.pad_token_id;
+    o.constraints = TokenConstraints::from(config);
     return o;
   }
 
@@ -137,7 +140,10 @@ inline GenerateResult generate(const DecoderModel& model, const std::vector<std:
           next(b, 0) = pad;
           continue;
         }
-        const std::int64_t id = samplers[row].next(logits.data() + b * vocab, vocab, history[row]);
+        float* scores = logits.data() + b * vocab;
+        if (options.constraints.active())  // before the sampler's warpers, as in HF
+          options.constraints.apply(scores, vocab, history[row], std::int64_t(prompts[row].size()) + options.max_new_tokens);
+        const std::int64_t id = samplers[row].next(scores, vocab, history[row]);
         next(b, 0) = id;
         history[row].push_back(id);
         result.ids[row].push_back(id);

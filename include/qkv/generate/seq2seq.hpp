@@ -12,6 +12,7 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
+#include "qkv/generate/constraints.hpp"
 #include "qkv/models/encoder_decoder_model.hpp"
 #include "qkv/models/generation_config.hpp"
 
@@ -72,6 +73,7 @@ inline GenerationOutput generate_greedy(const EncoderDecoderModel& model, Tensor
   std::vector<bool> finished(std::size_t(batch), false);
   GenerationOutput out;
   Tensor<std::int64_t> next({batch, 1}, start);
+  const TokenConstraints constraints = TokenConstraints::from(config);
   bool stop = false;
   for (std::int64_t step = 0; step < options.max_new_tokens && !stop; ++step) {
     Tensor<float> logits = model.step(state, next);
@@ -80,7 +82,8 @@ inline GenerationOutput generate_greedy(const EncoderDecoderModel& model, Tensor
     for (std::int64_t b = 0; b < batch; ++b) {
       std::int64_t id = config.pad_token_id;
       if (!finished[std::size_t(b)]) {
-        const float* row = logits.data() + b * vocab;
+        float* row = logits.data() + b * vocab;
+        if (constraints.active()) constraints.apply(row, vocab, rows[std::size_t(b)], 1 + options.max_new_tokens);
         id = std::int64_t(std::max_element(row, row + vocab) - row);  // first maximum, as torch.argmax
         finished[std::size_t(b)] = config.is_eos(id);
         if (on_token && !on_token(b, id)) stop = true;
