@@ -6,24 +6,14 @@
 
 #include "qkv/generate/beam_search.hpp"
 #include "qkv/models/hf/load.hpp"
-#include "support/reference.hpp"
+#include "support/hf_case.hpp"
 
 namespace qkv {
 namespace {
 
-struct Case {
-  std::string name;
+struct Case : test::HfCase {
   Model model;
-  GenerationConfig config;
-  io::SafetensorsFile inputs, expected;
-  double rtol;
-  explicit Case(const std::string& n)
-      : name(n),
-        model(load(test::data_path("hf/" + n))),
-        config(GenerationConfig::load(test::data_path("hf/" + n))),
-        inputs(test::open_data("hf/" + n + "/inputs.safetensors")),
-        expected(test::open_data("hf/" + n + "/expected.safetensors")),
-        rtol(n == "t5_a" ? 1e-4 : 1e-5) {}
+  explicit Case(const std::string& n) : HfCase(n), model(load(dir)) {}
   GenerationConfig eos_alt() const {
     GenerationConfig c = config;
     c.eos_token_ids = {expected.to_int64("batch.eos_alt.eos_token_id")(0)};

@@ -2,26 +2,15 @@
 // max_new_tokens=10): the same ids, and the same per-step logits (HF's output_scores).
 #include "qkv/generate/seq2seq.hpp"
 #include "qkv/models/hf/load.hpp"
-#include "support/reference.hpp"
+#include "support/hf_case.hpp"
 
 namespace qkv {
 namespace {
 
-struct Case {
-  std::string name;
+struct Case : test::HfCase {
   EncoderDecoderModel model;
-  GenerationConfig config;
-  io::SafetensorsFile inputs, expected;
-  double rtol;
-  explicit Case(const std::string& n)
-      : name(n),
-        model(std::get<EncoderDecoderModel>(load(test::data_path("hf/" + n)))),
-        config(GenerationConfig::load(test::data_path("hf/" + n))),
-        inputs(test::open_data("hf/" + n + "/inputs.safetensors")),
-        expected(test::open_data("hf/" + n + "/expected.safetensors")),
-        rtol(n == "t5_a" ? 1e-4 : 1e-5) {}
+  explicit Case(const std::string& n) : HfCase(n), model(std::get<EncoderDecoderModel>(load(dir))) {}
 };
-
 void expect_ids_equal(const Tensor<std::int64_t>& got, const Tensor<std::int64_t>& ref, const std::string& what) {
   ASSERT_EQ(got.shape(), ref.shape()) << what;
   for (std::int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(got.data()[i], ref.data()[i]) << what << " at flat index " << i;

@@ -15,19 +15,26 @@
 #include <unistd.h>
 
 #include "qkv/io/safetensors.hpp"
+#include "qkv/models/generation_config.hpp"
 #include "support/reference.hpp"
 
 namespace qkv::test {
 
+// A reference case of tests/data/hf: its folder, inputs, transformers' outputs, generation ids,
+// and the tolerance the issue sets for it (T5 is worse conditioned: 1e-4).
 struct HfCase {
-  std::string dir;
+  std::string name, dir;
   io::SafetensorsFile inputs, expected;
-  explicit HfCase(const std::string& name)
-      : dir(data_path("hf/" + name)),
+  GenerationConfig config;
+  double rtol;
+  explicit HfCase(const std::string& case_name)
+      : name(case_name),
+        dir(data_path("hf/" + case_name)),
         inputs(io::SafetensorsFile::open(dir + "/inputs.safetensors")),
-        expected(io::SafetensorsFile::open(dir + "/expected.safetensors")) {}
+        expected(io::SafetensorsFile::open(dir + "/expected.safetensors")),
+        config(GenerationConfig::load(dir)),
+        rtol(case_name == "t5_a" ? 1e-4 : 1e-5) {}
 };
-
 // The key padding [B, L] (1 = pad) of an attention_mask [B, L] (1 = token).
 inline Tensor<std::uint8_t> padding_from_mask(const Tensor<std::int64_t>& mask) {
   Tensor<std::uint8_t> p(mask.shape());

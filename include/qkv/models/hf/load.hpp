@@ -49,7 +49,7 @@ inline Model load(const std::string& dir) {
     if (name == type) return loader(dir, config);
     supported += (supported.empty() ? "" : ", ") + name;
   }
-  fail(config.path(), ": unsupported model_type '", type, "' (supported: ", supported.empty() ? "none yet" : supported, ")");
+  fail(config.path(), ": unsupported model_type '", type, "' (supported: ", supported, ")");
 }
 
 }  // namespace qkv
