@@ -1,0 +1,14 @@
+#pragma once
+// What the x86 kernels need from the compiler: <immintrin.h> and function-level target
+// attributes. A consumer compiles with plain -O2 (no -march); only functions marked with these
+// macros may contain AVX2 / AVX-512 instructions, and dispatch calls them only after CPUID and
+// XGETBV said the CPU and OS support them. Elsewhere (other architectures or compilers) the
+// x86 kernels are left out and only `generic` exists.
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#define QKV_X86_KERNELS 1
+#include <immintrin.h>
+#define QKV_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,f16c")))
+#define QKV_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx2,fma,bmi,bmi2,f16c")))
+#else
+#define QKV_X86_KERNELS 0
+#endif
