@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "qkv/core/error.hpp"
+#include "qkv/kernels/avx2/table.hpp"
+#include "qkv/kernels/avx512/table.hpp"
 #include "qkv/kernels/cpu_features.hpp"
 #include "qkv/kernels/generic.hpp"
 #include "qkv/kernels/kernel_table.hpp"
@@ -47,8 +49,13 @@ namespace kernels {
 inline const KernelTable* table_for(Isa isa) {
   switch (isa) {
     case Isa::generic: return &generic::kTable;
+#if QKV_X86_KERNELS
+    case Isa::avx2: return &avx2::kTable;
+    case Isa::avx512: return &avx512::kTable;
+#else
     case Isa::avx2:
-    case Isa::avx512: return nullptr;  // not written yet
+    case Isa::avx512: return nullptr;  // x86 kernels need GCC or Clang on x86
+#endif
   }
   return nullptr;
 }

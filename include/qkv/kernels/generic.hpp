@@ -3,11 +3,13 @@
 // tested against, so their reductions accumulate in double: float32 inputs and outputs, with
 // sums accurate to the last bit even at K = 1000+ with cancellation (a sequential float sum is
 // not). Scalar double arithmetic costs the same as scalar float here.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 
 #include "qkv/kernels/kernel_table.hpp"
+#include "qkv/kernels/packing.hpp"
 
 namespace qkv::kernels::generic {
 
@@ -22,6 +24,19 @@ inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int
       c[i * ldc + j] = float(sum);
     }
   }
+}
+
+inline void matmul_packed(const float* a, std::int64_t lda, const float* packed, float* c, std::int64_t ldc, std::int64_t m,
+                          std::int64_t n, std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
+                          const float* bias) {
+  const std::int64_t end = std::min(n, panel_end * kPanelWidth);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = panel_begin * kPanelWidth; j < end; ++j) {
+      const float* column = packed + (j / kPanelWidth) * k * kPanelWidth + j % kPanelWidth;
+      double sum = bias ? double(bias[j]) : 0.0;
+      for (std::int64_t p = 0; p < k; ++p) sum += double(a[i * lda + p]) * double(column[p * kPanelWidth]);
+      c[i * ldc + j] = float(sum);
+    }
 }
 
 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
@@ -112,7 +127,7 @@ inline void add(const float* a, const float* b, float* out, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-inline const KernelTable kTable = {matmul_nt, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows,
+inline const KernelTable kTable = {matmul_nt, matmul_packed, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows,
                                    activate,  activate_gated, add};
 
 }  // namespace qkv::kernels::generic

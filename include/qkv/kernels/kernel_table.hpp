@@ -14,6 +14,11 @@ struct KernelTable {
   // b is in PyTorch's Linear layout [out, in].
   void (*matmul_nt)(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
                     std::int64_t m, std::int64_t n, std::int64_t k, const float* bias);
+  // c[m, j] = sum_k a[m, k] * B[k, j] (+ bias[j]) for the columns j of panels [panel_begin, panel_end),
+  // B packed by pack_panels (kernels/packing.hpp) from a weight with n columns and k rows.
+  void (*matmul_packed)(const float* a, std::int64_t lda, const float* packed, float* c, std::int64_t ldc, std::int64_t m,
+                        std::int64_t n, std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
+                        const float* bias);
   // c[m, n] = sum_k a[m, k] * b[k, n]. Row strides lda/ldb/ldc.
   void (*matmul_nn)(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
                     std::int64_t m, std::int64_t n, std::int64_t k);

@@ -1,0 +1,197 @@
+#pragma once
+// AVX2 + FMA matrix products: the AVX-512 design (kernels/avx512/matmul.hpp) on 16 ymm registers.
+// A micro-tile is [kTileRows x 16] (one panel, 12 accumulators); the per-element order (fixed k
+// blocks of FMA chains, then + bias; dot products with 8 lanes and one fixed reduction tree) is
+// again independent of tiles, M and threads.
+#include <algorithm>
+#include <cstdint>
+
+#include "qkv/kernels/packing.hpp"
+#include "qkv/kernels/x86.hpp"
+
+#if QKV_X86_KERNELS
+namespace qkv::kernels::avx2 {
+
+inline constexpr int kTileRows = 6;
+inline constexpr std::int64_t kDepthBlock = 512;  // A blocks as in avx512::gemm_panels
+inline constexpr std::int64_t kRowBlock = 16 * kTileRows;
+static_assert(kDepthBlock % kSumBlock == 0);
+
+// Lanes [0, lanes) set.
+QKV_TARGET_AVX2 inline __m256i lane_mask(std::int64_t lanes) {
+  const int count = int(std::clamp<std::int64_t>(lanes, 0, 8));
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// C[R, 16] = (C +) A[R, kc] B[kc, 16] (A packed by pack_row_tiles, B with row stride ldb); m0/m1 mask columns 0-7 / 8-15. B is read
+// with masks only when MaskedB (a row-major B's last columns); packed panels are zero-padded.
+template <int R, bool MaskedB>
+QKV_TARGET_AVX2 inline void panel_tile(const float* a, const float* b, std::int64_t ldb,
+                                       std::int64_t kc, float* c, std::int64_t ldc, __m256i m0, __m256i m1,
+                                       bool accumulate, const float* bias) {
+  __m256 c0[R], c1[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
+  for (std::int64_t p = 0; p < kc; ++p) {
+    const __m256 x0 = MaskedB ? _mm256_maskload_ps(b + p * ldb, m0) : _mm256_loadu_ps(b + p * ldb);
+    const __m256 x1 = MaskedB ? _mm256_maskload_ps(b + p * ldb + 8, m1) : _mm256_loadu_ps(b + p * ldb + 8);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m256 ar = _mm256_broadcast_ss(a + p * kTileRows + r);
+      c0[r] = _mm256_fmadd_ps(ar, x0, c0[r]);
+      c1[r] = _mm256_fmadd_ps(ar, x1, c1[r]);
+    }
+  }
+  if (accumulate) {  // total + this block's sum
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      c0[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc, m0), c0[r]);
+      c1[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc + 8, m1), c1[r]);
+    }
+  }
+  if (bias) {
+    const __m256 bias0 = _mm256_maskload_ps(bias, m0), bias1 = _mm256_maskload_ps(bias + 8, m1);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      c0[r] = _mm256_add_ps(c0[r], bias0);
+      c1[r] = _mm256_add_ps(c1[r], bias1);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    _mm256_maskstore_ps(c + r * ldc, m0, c0[r]);
+    _mm256_maskstore_ps(c + r * ldc + 8, m1, c1[r]);
+  }
+}
+
+template <bool MaskedB, int R = kTileRows>
+QKV_TARGET_AVX2 inline void panel_tile_rows(int rows, const float* a, const float* b, std::int64_t ldb,
+                                            std::int64_t kc, float* c, std::int64_t ldc, __m256i m0, __m256i m1,
+                                            bool accumulate, const float* bias) {
+  if constexpr (R > 1) {
+    if (rows < R) return panel_tile_rows<MaskedB, R - 1>(rows, a, b, ldb, kc, c, ldc, m0, m1, accumulate, bias);
+  }
+  panel_tile<R, MaskedB>(a, b, ldb, kc, c, ldc, m0, m1, accumulate, bias);
+}
+
+// See avx512::gemm_panels; `padded`: panels are zero beyond n (packed), so B needs no masks.
+QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const float* b, std::int64_t panel_stride,
+                                        std::int64_t ldb, bool padded, float* c, std::int64_t ldc, std::int64_t m,
+                                        std::int64_t n, std::int64_t k, std::int64_t panel_begin,
+                                        std::int64_t panel_end, const float* bias) {
+  if (k == 0) {
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = panel_begin * kPanelWidth; j < std::min(n, panel_end * kPanelWidth); ++j)
+        c[i * ldc + j] = bias ? bias[j] : 0.0f;
+    return;
+  }
+  float* packed_a = row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
+    const std::int64_t depth = std::min(kDepthBlock, k - kd);
+    for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
+      const std::int64_t rows = std::min(kRowBlock, m - ib);
+      pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, packed_a);
+      for (std::int64_t p = panel_begin; p < panel_end; ++p) {
+        const std::int64_t j = p * kPanelWidth;
+        const __m256i m0 = lane_mask(n - j), m1 = lane_mask(n - j - 8);
+        const bool masked_b = !padded && n - j < kPanelWidth;
+        const float* bp = b + p * panel_stride + kd * ldb;
+        for (std::int64_t i = 0; i < rows; i += kTileRows) {
+          const int tile_rows = int(std::min<std::int64_t>(kTileRows, rows - i));
+          const float* tile = packed_a + i * depth;
+          for (std::int64_t kb = 0; kb < depth; kb += kSumBlock) {
+            const std::int64_t kc = std::min(kSumBlock, depth - kb);
+            const float* bias_j = kd + kb + kc == k && bias ? bias + j : nullptr;
+            float* ci = c + (ib + i) * ldc + j;
+            if (masked_b)
+              panel_tile_rows<true>(tile_rows, tile + kb * kTileRows, bp + kb * ldb, ldb, kc, ci, ldc, m0, m1,
+                                    kd + kb > 0, bias_j);
+            else
+              panel_tile_rows<false>(tile_rows, tile + kb * kTileRows, bp + kb * ldb, ldb, kc, ci, ldc, m0, m1,
+                                     kd + kb > 0, bias_j);
+          }
+        }
+      }
+    }
+  }
+}
+
+QKV_TARGET_AVX2 inline void matmul_packed(const float* a, std::int64_t lda, const float* packed, float* c,
+                                          std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
+                                          std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
+  gemm_panels(a, lda, packed, k * kPanelWidth, kPanelWidth, true, c, ldc, m, n, k, panel_begin, panel_end, bias);
+}
+
+QKV_TARGET_AVX2 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                                      std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k) {
+  gemm_panels(a, lda, b, kPanelWidth, ldb, false, c, ldc, m, n, k, 0, panel_count(n), nullptr);
+}
+
+// The sum of 8 lanes, always in the same tree order.
+QKV_TARGET_AVX2 inline float reduce_lanes(__m256 v) {
+  __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+  return _mm_cvtss_f32(_mm_add_ss(s4, _mm_movehdup_ps(s4)));
+}
+
+// c[R, C] = a[R, k] . b[C, k] (+ bias[C]); lane l accumulates k = l, l + 8, ...
+template <int R, int C>
+QKV_TARGET_AVX2 inline void dot_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k,
+                                     float* c, std::int64_t ldc, const float* bias) {
+  __m256 acc[R][C];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < C; ++q) acc[r][q] = _mm256_setzero_ps();
+  for (std::int64_t p = 0; p < k; p += 8) {
+    const bool full = k - p >= 8;
+    const __m256i mask = lane_mask(k - p);
+    __m256 x[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) x[r] = full ? _mm256_loadu_ps(a + r * lda + p) : _mm256_maskload_ps(a + r * lda + p, mask);
+#pragma GCC unroll 4
+    for (int q = 0; q < C; ++q) {
+      const __m256 w = full ? _mm256_loadu_ps(b + q * ldb + p) : _mm256_maskload_ps(b + q * ldb + p, mask);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r][q] = _mm256_fmadd_ps(x[r], w, acc[r][q]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < C; ++q) {
+      const float s = reduce_lanes(acc[r][q]);
+      c[r * ldc + q] = bias ? s + bias[q] : s;
+    }
+}
+
+template <int R>
+QKV_TARGET_AVX2 inline void dot_tile_columns(int columns, const float* a, std::int64_t lda, const float* b,
+                                             std::int64_t ldb, std::int64_t k, float* c, std::int64_t ldc,
+                                             const float* bias) {
+  switch (columns) {
+    case 1: return dot_tile<R, 1>(a, lda, b, ldb, k, c, ldc, bias);
+    case 2: return dot_tile<R, 2>(a, lda, b, ldb, k, c, ldc, bias);
+    case 3: return dot_tile<R, 3>(a, lda, b, ldb, k, c, ldc, bias);
+    default: return dot_tile<R, 4>(a, lda, b, ldb, k, c, ldc, bias);
+  }
+}
+
+QKV_TARGET_AVX2 inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                                      std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
+                                      const float* bias) {
+  for (std::int64_t j = 0; j < n; j += 4) {
+    const int columns = int(std::min<std::int64_t>(4, n - j));
+    const float* bj = b + j * ldb;
+    const float* bias_j = bias ? bias + j : nullptr;
+    for (std::int64_t i = 0; i < m; i += 2) {
+      if (m - i >= 2)
+        dot_tile_columns<2>(columns, a + i * lda, lda, bj, ldb, k, c + i * ldc + j, ldc, bias_j);
+      else
+        dot_tile_columns<1>(columns, a + i * lda, lda, bj, ldb, k, c + i * ldc + j, ldc, bias_j);
+    }
+  }
+}
+
+}  // namespace qkv::kernels::avx2
+#endif

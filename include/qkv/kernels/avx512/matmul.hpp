@@ -1,0 +1,211 @@
+#pragma once
+// AVX-512 matrix products.
+//
+// GEMM against panels (packed weights, and row-major B for attention's probs x V): a
+// register-blocked micro-tile keeps a [kTileRows x 32] block of C in 28 zmm registers and, for
+// each k, loads 32 columns of B and broadcasts one element of each A row.
+//
+// Each c[i, j] is summed in fixed k blocks (kSumBlock, packing.hpp): one fused multiply-add chain
+// per block from zero, added to the total kept in C, then + bias[j]. That order does not depend
+// on the tile, M, or which thread owns the column, so a row gives bitwise the same result alone,
+// in a batch, or split over any number of threads.
+//
+// matmul_nt (B given as rows, e.g. an unpacked weight, the LM head, or attention's keys): dot
+// products vectorised over k, 16 lanes of partial sums reduced by one fixed tree.
+#include <algorithm>
+#include <cstdint>
+
+#include "qkv/kernels/packing.hpp"
+#include "qkv/kernels/x86.hpp"
+
+#if QKV_X86_KERNELS
+namespace qkv::kernels::avx512 {
+
+inline constexpr int kTileRows = 14;
+// A is packed in blocks of kRowBlock rows x kDepthBlock k (224 KiB: L2). kDepthBlock is a
+// multiple of kSumBlock, so blocking never changes the order of a sum.
+inline constexpr std::int64_t kDepthBlock = 512;
+inline constexpr std::int64_t kRowBlock = 8 * kTileRows;
+static_assert(kDepthBlock % kSumBlock == 0);
+
+QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
+  return lanes >= 16 ? __mmask16(0xFFFF) : lanes <= 0 ? __mmask16(0) : __mmask16((1u << lanes) - 1u);
+}
+
+// C[R, 32] = (C +) A[R, kc] B[kc, 32]: A packed by pack_row_tiles (element (r, p) at a[p * kTileRows + r]),
+// columns 0-15 from b0, 16-31 from b1 (row stride ldb); m0/m1 say which of them exist. bias (for column 0 of the tile) is added when not null.
+template <int R>
+QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b0, const float* b1,
+                                         std::int64_t ldb, std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m0,
+                                         __mmask16 m1, bool accumulate, const float* bias) {
+  __m512 c0[R], c1[R];
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (std::int64_t p = 0; p < kc; ++p) {
+    const __m512 x0 = _mm512_maskz_loadu_ps(m0, b0 + p * ldb);
+    const __m512 x1 = _mm512_maskz_loadu_ps(m1, b1 + p * ldb);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      const __m512 ar = _mm512_set1_ps(a[p * kTileRows + r]);
+      c0[r] = _mm512_fmadd_ps(ar, x0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(ar, x1, c1[r]);
+    }
+  }
+  if (accumulate) {  // total + this block's sum
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), c0[r]);
+      c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), c1[r]);
+    }
+  }
+  if (bias) {
+    const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
+#pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) {
+      c0[r] = _mm512_add_ps(c0[r], bias0);
+      c1[r] = _mm512_add_ps(c1[r], bias1);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
+  }
+}
+
+template <int R = kTileRows>
+QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const float* b0,
+                                              const float* b1, std::int64_t ldb, std::int64_t kc, float* c,
+                                              std::int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
+                                              const float* bias) {
+  if constexpr (R > 1) {
+    if (rows < R) return panel_tile_rows<R - 1>(rows, a, b0, b1, ldb, kc, c, ldc, m0, m1, accumulate, bias);
+  }
+  panel_tile<R>(a, b0, b1, ldb, kc, c, ldc, m0, m1, accumulate, bias);
+}
+
+// C[m, columns of panels [panel_begin, panel_end)] = A[m, k] B[k, n] (+ bias). Panel p (16
+// columns) starts at b + p * panel_stride and has row stride ldb: packed weights have
+// panel_stride = 16k, ldb = 16; a row-major B has panel_stride = 16, ldb = its row stride.
+// Blocking: a [kRowBlock x kDepthBlock] block of A is packed (L2); for each pair of panels, every
+// row tile runs through the block's k, its C tile staying in L1 between the kSumBlock steps.
+QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, const float* b, std::int64_t panel_stride,
+                                          std::int64_t ldb, float* c, std::int64_t ldc, std::int64_t m, std::int64_t n,
+                                          std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
+                                          const float* bias) {
+  if (k == 0) {  // an empty sum: bias or zero
+    for (std::int64_t i = 0; i < m; ++i)
+      for (std::int64_t j = panel_begin * kPanelWidth; j < std::min(n, panel_end * kPanelWidth); ++j)
+        c[i * ldc + j] = bias ? bias[j] : 0.0f;
+    return;
+  }
+  float* packed_a = row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
+    const std::int64_t depth = std::min(kDepthBlock, k - kd);
+    for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
+      const std::int64_t rows = std::min(kRowBlock, m - ib);
+      pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, packed_a);
+      for (std::int64_t p = panel_begin; p < panel_end; p += 2) {
+        const std::int64_t j = p * kPanelWidth;
+        const __mmask16 m0 = lane_mask(n - j), m1 = p + 1 < panel_end ? lane_mask(n - j - kPanelWidth) : __mmask16(0);
+        const float* b0 = b + p * panel_stride + kd * ldb;
+        const float* b1 = m1 ? b0 + panel_stride : b0;
+        for (std::int64_t i = 0; i < rows; i += kTileRows) {
+          const float* tile = packed_a + i * depth;
+          for (std::int64_t kb = 0; kb < depth; kb += kSumBlock) {
+            const std::int64_t kc = std::min(kSumBlock, depth - kb);
+            const bool last = kd + kb + kc == k;
+            panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), tile + kb * kTileRows, b0 + kb * ldb,
+                            b1 + kb * ldb, ldb, kc, c + (ib + i) * ldc + j, ldc, m0, m1, kd + kb > 0,
+                            last && bias ? bias + j : nullptr);
+          }
+        }
+      }
+    }
+  }
+}
+
+QKV_TARGET_AVX512 inline void matmul_packed(const float* a, std::int64_t lda, const float* packed, float* c,
+                                            std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
+                                            std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
+  gemm_panels(a, lda, packed, k * kPanelWidth, kPanelWidth, c, ldc, m, n, k, panel_begin, panel_end, bias);
+}
+
+QKV_TARGET_AVX512 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                                        std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k) {
+  gemm_panels(a, lda, b, kPanelWidth, ldb, c, ldc, m, n, k, 0, panel_count(n), nullptr);
+}
+
+// The sum of 16 lanes, always in the same tree order (halves, quarters, pairs, neighbours).
+QKV_TARGET_AVX512 inline float reduce_lanes(__m512 v) {
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0x4E));
+  v = _mm512_add_ps(v, _mm512_shuffle_f32x4(v, v, 0xB1));
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, 0x4E));
+  v = _mm512_add_ps(v, _mm512_permute_ps(v, 0xB1));
+  return _mm512_cvtss_f32(v);
+}
+
+// c[R, C] = a[R, k] . b[C, k] (+ bias[C]): each output accumulates lane l over k = l, l + 16, ...
+template <int R, int C>
+QKV_TARGET_AVX512 inline void dot_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                       std::int64_t k, float* c, std::int64_t ldc, const float* bias) {
+  __m512 acc[R][C];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < C; ++q) acc[r][q] = _mm512_setzero_ps();
+  for (std::int64_t p = 0; p < k; p += 16) {
+    const __mmask16 mask = lane_mask(k - p);
+    __m512 x[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) x[r] = _mm512_maskz_loadu_ps(mask, a + r * lda + p);
+#pragma GCC unroll 4
+    for (int q = 0; q < C; ++q) {
+      const __m512 w = _mm512_maskz_loadu_ps(mask, b + q * ldb + p);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) acc[r][q] = _mm512_fmadd_ps(x[r], w, acc[r][q]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int q = 0; q < C; ++q) {
+      const float s = reduce_lanes(acc[r][q]);
+      c[r * ldc + q] = bias ? s + bias[q] : s;
+    }
+}
+
+template <int R>
+QKV_TARGET_AVX512 inline void dot_tile_columns(int columns, const float* a, std::int64_t lda, const float* b,
+                                               std::int64_t ldb, std::int64_t k, float* c, std::int64_t ldc,
+                                               const float* bias) {
+  switch (columns) {
+    case 1: return dot_tile<R, 1>(a, lda, b, ldb, k, c, ldc, bias);
+    case 2: return dot_tile<R, 2>(a, lda, b, ldb, k, c, ldc, bias);
+    case 3: return dot_tile<R, 3>(a, lda, b, ldb, k, c, ldc, bias);
+    default: return dot_tile<R, 4>(a, lda, b, ldb, k, c, ldc, bias);
+  }
+}
+
+QKV_TARGET_AVX512 inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
+                                        std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
+                                        const float* bias) {
+  for (std::int64_t j = 0; j < n; j += 4) {  // 4 rows of b stay in L1 while every row of a passes
+    const int columns = int(std::min<std::int64_t>(4, n - j));
+    const float* bj = b + j * ldb;
+    const float* bias_j = bias ? bias + j : nullptr;
+    for (std::int64_t i = 0; i < m; i += 4) {
+      const float* ai = a + i * lda;
+      float* ci = c + i * ldc + j;
+      switch (std::min<std::int64_t>(4, m - i)) {
+        case 1: dot_tile_columns<1>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
+        case 2: dot_tile_columns<2>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
+        case 3: dot_tile_columns<3>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
+        default: dot_tile_columns<4>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
+      }
+    }
+  }
+}
+
+}  // namespace qkv::kernels::avx512
+#endif

@@ -1,0 +1,56 @@
+#pragma once
+// The layout GEMM reads weights in: B = W^T (W is nn.Linear's [n, k]) cut into panels of
+// kPanelWidth columns. Panel p holds columns [16p, 16p + 16) as k rows of 16 floats, zero beyond
+// n, so a micro-kernel streams one contiguous, 64-byte aligned block per panel and never needs a
+// tail case. Packed once at load time; every ISA reads the same layout.
+#include <cstdint>
+#include <vector>
+
+namespace qkv::kernels {
+
+inline constexpr std::int64_t kPanelWidth = 16;
+
+// The fast GEMMs sum k in blocks of this many terms: one FMA chain per block from zero, then the
+// block's sum is added to the total. A single chain over k = 1000+ loses ~K * 2^-24 relative
+// accuracy; blocks keep it to ~(kSumBlock + K / kSumBlock) * 2^-24. The blocks are fixed in k, so
+// the order of every sum is the same for any M, tiling or thread count.
+inline constexpr std::int64_t kSumBlock = 128;
+
+inline std::int64_t panel_count(std::int64_t n) { return (n + kPanelWidth - 1) / kPanelWidth; }
+inline std::int64_t packed_size(std::int64_t n, std::int64_t k) { return panel_count(n) * k * kPanelWidth; }
+
+// w [n, k] (row stride ldw), or, with k_major, w [k, n] (HF's Conv1D layout), into `out`
+// (packed_size(n, k) floats).
+inline void pack_panels(const float* w, std::int64_t ldw, std::int64_t n, std::int64_t k, bool k_major, float* out) {
+  for (std::int64_t p = 0; p < panel_count(n); ++p) {
+    float* panel = out + p * k * kPanelWidth;
+    for (std::int64_t kk = 0; kk < k; ++kk)
+      for (std::int64_t c = 0; c < kPanelWidth; ++c) {
+        const std::int64_t j = p * kPanelWidth + c;
+        panel[kk * kPanelWidth + c] = j >= n ? 0.0f : k_major ? w[kk * ldw + j] : w[j * ldw + kk];
+      }
+  }
+}
+
+// Rows [0, rows) x k [0, depth) of a (row stride lda) as tiles of tile_rows rows, each stored
+// k-major: element (i, p) at out[(i / tile_rows) * tile_rows * depth + p * tile_rows + i % tile_rows].
+// A micro-kernel then reads A as one contiguous stream whatever lda is (a row stride that is a
+// multiple of 4 KiB would otherwise put every row of a tile in the same L1 set).
+inline void pack_row_tiles(const float* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, std::int64_t tile_rows,
+                           float* out) {
+  for (std::int64_t i = 0; i < rows; i += tile_rows) {
+    const std::int64_t n = rows - i < tile_rows ? rows - i : tile_rows;
+    float* tile = out + i * depth;
+    for (std::int64_t r = 0; r < n; ++r)
+      for (std::int64_t p = 0; p < depth; ++p) tile[p * tile_rows + r] = a[(i + r) * lda + p];
+  }
+}
+
+// The calling thread's buffer for packed rows, grown once to the largest block it has needed.
+inline float* row_tile_buffer(std::int64_t floats) {
+  thread_local std::vector<float> buffer;
+  if (std::int64_t(buffer.size()) < floats) buffer.resize(std::size_t(floats));
+  return buffer.data();
+}
+
+}  // namespace qkv::kernels
