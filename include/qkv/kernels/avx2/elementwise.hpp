@@ -124,15 +124,18 @@ QKV_TARGET_AVX2 inline void layer_norm_rows(const float* x, std::int64_t ldx, fl
     const __m256 rstd = _mm256_set1_ps(float(1.0 / __builtin_sqrt(var + double(eps))));
     const float mean_hi = float(mean);
     const __m256 vmean_hi = _mm256_set1_ps(mean_hi), vmean_lo = _mm256_set1_ps(float(mean - double(mean_hi)));
-    for (i = 0; i < n; i += 8) {
+    for (i = 0; i + 8 <= n; i += 8) {
+      const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_loadu_ps(xr + i), vmean_hi), vmean_lo);
+      __m256 v = _mm256_mul_ps(_mm256_mul_ps(d, rstd), _mm256_loadu_ps(weight + i));
+      if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + i));
+      _mm256_storeu_ps(yr + i, v);
+    }
+    if (i < n) {
       const __m256i m = detail::tail_mask(n - i);
       const __m256 d = _mm256_sub_ps(_mm256_sub_ps(_mm256_maskload_ps(xr + i, m), vmean_hi), vmean_lo);
       __m256 v = _mm256_mul_ps(_mm256_mul_ps(d, rstd), _mm256_maskload_ps(weight + i, m));
       if (bias) v = _mm256_add_ps(v, _mm256_maskload_ps(bias + i, m));
-      if (n - i >= 8)
-        _mm256_storeu_ps(yr + i, v);
-      else
-        _mm256_maskstore_ps(yr + i, m, v);
+      _mm256_maskstore_ps(yr + i, m, v);
     }
   }
 }
@@ -143,15 +146,20 @@ QKV_TARGET_AVX2 inline void rms_norm_rows(const float* x, std::int64_t ldx, floa
     const float* xr = x + r * ldx;
     float* yr = y + r * ldy;
     __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-    for (std::int64_t i = 0; i < n; i += 8) {
-      const __m256 v = _mm256_maskload_ps(xr + i, detail::tail_mask(n - i));
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      const __m256 v = _mm256_loadu_ps(xr + i);
       const __m256d vlo = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), vhi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
       lo = _mm256_fmadd_pd(vlo, vlo, lo);
       hi = _mm256_fmadd_pd(vhi, vhi, hi);
     }
-    const double sum_sq = detail::reduce_pd(lo, hi);
+    double tail = 0.0;
+    for (std::int64_t j = i; j < n; ++j) tail += double(xr[j]) * double(xr[j]);
+    const double sum_sq = detail::reduce_pd(lo, hi) + tail;
     const __m256 rstd = _mm256_set1_ps(float(1.0 / __builtin_sqrt(sum_sq / double(n) + double(eps))));
-    for (std::int64_t i = 0; i < n; i += 8) {
+    for (i = 0; i + 8 <= n; i += 8)
+      _mm256_storeu_ps(yr + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(xr + i), rstd), _mm256_loadu_ps(weight + i)));
+    if (i < n) {
       const __m256i m = detail::tail_mask(n - i);
       const __m256 v = _mm256_mul_ps(_mm256_mul_ps(_mm256_maskload_ps(xr + i, m), rstd), _mm256_maskload_ps(weight + i, m));
       _mm256_maskstore_ps(yr + i, m, v);
