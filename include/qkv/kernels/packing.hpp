@@ -14,7 +14,7 @@ inline constexpr std::int64_t kPanelWidth = 16;
 // block's sum is added to the total. A single chain over k = 1000+ loses ~K * 2^-24 relative
 // accuracy; blocks keep it to ~(kSumBlock + K / kSumBlock) * 2^-24. The blocks are fixed in k, so
 // the order of every sum is the same for any M, tiling or thread count.
-inline constexpr std::int64_t kSumBlock = 128;
+inline constexpr std::int64_t kSumBlock = 32;
 
 inline std::int64_t panel_count(std::int64_t n) { return (n + kPanelWidth - 1) / kPanelWidth; }
 inline std::int64_t packed_size(std::int64_t n, std::int64_t k) { return panel_count(n) * k * kPanelWidth; }

@@ -10,7 +10,9 @@
 // uninitialized (GCC bug 105593); the diagnostic follows the header's location, so silence it there.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 #define QKV_TARGET_AVX2 __attribute__((target("avx2,fma,bmi,bmi2,f16c")))

@@ -3,6 +3,7 @@
 #include <memory>
 #include <vector>
 
+#include "qkv/models/pack.hpp"
 #include "qkv/models/config.hpp"
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
@@ -37,6 +38,11 @@ struct DecoderModel {
   TokenInput input;
   EncoderStack layers;  // self-attention blocks, run with a causal mask
   nn::LmHead lm_head;
+
+  // Packs the blocks' projections into GEMM panels (qkv::load calls it).
+  void pack_weights() {
+    pack_linears(layers, *weights);
+  }
 
   // ids [B, L]; attention_mask [B, L] or empty. options.position_ids [B, L] (default 0..L-1) place
   // the tokens for both the position table and rotary embeddings.

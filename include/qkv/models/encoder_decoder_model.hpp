@@ -5,6 +5,7 @@
 #include <memory>
 #include <vector>
 
+#include "qkv/models/pack.hpp"
 #include "qkv/models/config.hpp"
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
@@ -59,6 +60,12 @@ struct EncoderDecoderModel {
   // never has one.
   nn::RelativePositionBias encoder_position_bias{};
   nn::RelativePositionBias decoder_position_bias{};
+
+  // Packs the blocks' projections into GEMM panels (qkv::load calls it).
+  void pack_weights() {
+    pack_linears(encoder, *weights);
+    pack_linears(decoder, *weights);
+  }
 
   // Source ids [B, Ls] with attention_mask [B, Ls] (or empty) -> encoder output [B, Ls, d].
   Tensor<float> encode(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "qkv/models/pack.hpp"
 #include "qkv/models/config.hpp"
 #include "qkv/models/stacks.hpp"
 #include "qkv/models/weight_store.hpp"
@@ -54,6 +55,11 @@ struct EncoderModel {
   nn::Linear pooler;      // [d, d] + tanh on the first token (BERT); empty weight = none
   MaskedLmHead mlm_head{};  // empty = none; the {} keeps partial aggregate initialization warning-free
   // A model has at most one head: mlm_head or classifier.
+
+  // Packs the blocks' projections into GEMM panels (qkv::load calls it).
+  void pack_weights() {
+    pack_linears(encoder, *weights);
+  }
 
   // ids [B, L]; attention_mask [B, L] (1 = token, 0 = padding) or empty.
   EncoderOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},

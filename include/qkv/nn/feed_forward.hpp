@@ -12,7 +12,7 @@ struct FeedForward {
   Linear down;  // [d, ffn]
   Activation activation = Activation::relu;
 
-  bool gated() const { return !gate.weight.empty(); }
+  bool gated() const { return !gate.empty(); }
 
   // x [..., d] -> out [..., d]
   void forward(TensorView<const float> x, TensorView<float> out) const {

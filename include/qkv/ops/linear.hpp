@@ -1,23 +1,104 @@
 #pragma once
-// y = x W^T + b, with W in PyTorch's nn.Linear layout [out_features, in_features].
+// y = x W^T + b, with W in PyTorch's nn.Linear layout [out_features, in_features], either as a
+// plain view or packed once into the GEMM's panels (PackedWeights). The output columns are split
+// over the thread pool; every element is computed by the same code whatever the split, so results
+// do not depend on the thread count.
+#include <algorithm>
+
+#include "qkv/core/thread_pool.hpp"
 #include "qkv/kernels/dispatch.hpp"
+#include "qkv/kernels/packing.hpp"
 #include "qkv/ops/rows.hpp"
 
 namespace qkv::ops {
 
+// A weight in the GEMM's panel layout (kernels/packing.hpp). A view: the storage (a Tensor made
+// by pack_weight) belongs to the model.
+struct PackedWeights {
+  const float* panels = nullptr;
+  std::int64_t out_features = 0, in_features = 0;
+  bool empty() const { return panels == nullptr; }
+};
+
+// weight [out, in] (nn.Linear), or with k_major [in, out] (HF's Conv1D), into panels:
+// [panel_count(out), in, 16] floats.
+inline Tensor<float> pack_weight(TensorView<const float> weight, bool k_major = false) {
+  const auto w = rows_of(weight, "pack_weight");
+  if (weight.rank() != 2) fail("pack_weight: expected a matrix, got ", weight.shape());
+  const std::int64_t out = k_major ? w.cols : w.rows, in = k_major ? w.rows : w.cols;
+  Tensor<float> panels({kernels::panel_count(out), in, kernels::kPanelWidth});
+  kernels::pack_panels(w.data, w.ld, out, in, k_major, panels.data());
+  return panels;
+}
+
+// The view of panels made by pack_weight for a weight with out_features rows.
+inline PackedWeights packed_view(TensorView<const float> panels, std::int64_t out_features) {
+  if (panels.rank() != 3 || panels.dim(0) != kernels::panel_count(out_features) || panels.dim(2) != kernels::kPanelWidth)
+    fail("packed weight ", panels.shape(), " does not hold ", out_features, " output features");
+  return {panels.data(), out_features, panels.dim(1)};
+}
+
+namespace detail {
+// Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
+inline constexpr std::int64_t kParallelWork = 1 << 16;
+
+template <class Body>  // body(column_begin, column_end) over [0, columns) in `align`-aligned chunks
+void split_columns(std::int64_t work, std::int64_t columns, std::int64_t align, Body&& body) {
+  ThreadPool& pool = current_thread_pool();
+  const std::int64_t units = (columns + align - 1) / align;
+  const std::int64_t tasks = work < kParallelWork ? 1 : std::min<std::int64_t>(pool.size(), units);
+  if (tasks <= 1) return body(std::int64_t(0), columns);
+  pool.run(tasks, [&](std::int64_t t) {
+    const std::int64_t begin = units * t / tasks * align, end = std::min(columns, units * (t + 1) / tasks * align);
+    if (begin < end) body(begin, end);
+  });
+}
+
+struct LinearShape {
+  RowsView<const float> in;
+  RowsView<float> out;
+};
+
+inline LinearShape check_linear(TensorView<const float> x, std::int64_t out_features, std::int64_t in_features,
+                                TensorView<const float> bias, TensorView<float> y, const Shape& weight_shape) {
+  const auto in = rows_of(x, "linear: input");
+  const auto out = rows_of(y, "linear: output");
+  if (in_features != in.cols) fail("linear: input has ", in.cols, " features, weight ", weight_shape, " expects ", in_features);
+  if (out.cols != out_features || out.rows != in.rows)
+    fail("linear: output ", y.shape(), " does not match ", in.rows, " rows x ", out_features, " features");
+  if (!bias.empty() && bias.numel() != out_features)
+    fail("linear: bias has ", bias.numel(), " elements, expected ", out_features);
+  return {in, out};
+}
+}  // namespace detail
+
 // x [..., in], weight [out, in], bias [out] or empty, y [..., out] (same leading dims as x).
 inline void linear(TensorView<const float> x, TensorView<const float> weight, TensorView<const float> bias,
                    TensorView<float> y) {
-  const auto in = rows_of(x, "linear: input");
-  const auto out = rows_of(y, "linear: output");
-  const auto w = rows_of(weight, "linear: weight");
   if (weight.rank() != 2) fail("linear: weight must be [out, in], got ", weight.shape());
-  if (w.cols != in.cols) fail("linear: input has ", in.cols, " features, weight ", weight.shape(), " expects ", w.cols);
-  if (out.cols != w.rows || out.rows != in.rows)
-    fail("linear: output ", y.shape(), " does not match ", in.rows, " rows x ", w.rows, " features");
-  if (!bias.empty() && bias.numel() != w.rows) fail("linear: bias has ", bias.numel(), " elements, expected ", w.rows);
-  kernels::active().matmul_nt(in.data, in.ld, w.data, w.ld, out.data, out.ld, in.rows, w.rows, in.cols,
-                              bias.empty() ? nullptr : bias.data());
+  const auto w = rows_of(weight, "linear: weight");
+  const auto [in, out] = detail::check_linear(x, w.rows, w.cols, bias, y, weight.shape());
+  const auto& kt = kernels::active();
+  const float* b = bias.empty() ? nullptr : bias.data();
+  detail::split_columns(in.rows * w.rows * w.cols, w.rows, 4, [&](std::int64_t begin, std::int64_t end) {
+    kt.matmul_nt(in.data, in.ld, w.row(begin), w.ld, out.data + begin, out.ld, in.rows, end - begin, in.cols,
+                 b ? b + begin : nullptr);
+  });
+}
+
+// The same with a packed weight.
+inline void linear(TensorView<const float> x, const PackedWeights& weight, TensorView<const float> bias,
+                   TensorView<float> y) {
+  const auto [in, out] = detail::check_linear(x, weight.out_features, weight.in_features, bias, y,
+                                              Shape{weight.out_features, weight.in_features});
+  const auto& kt = kernels::active();
+  const float* b = bias.empty() ? nullptr : bias.data();
+  const std::int64_t panels = kernels::panel_count(weight.out_features);
+  detail::split_columns(in.rows * weight.out_features * weight.in_features, panels, 2,
+                        [&](std::int64_t begin, std::int64_t end) {
+                          kt.matmul_packed(in.data, in.ld, weight.panels, out.data, out.ld, in.rows,
+                                           weight.out_features, weight.in_features, begin, end, b);
+                        });
 }
 
 }  // namespace qkv::ops

@@ -1,6 +1,6 @@
 #pragma once
 // AVX2 + FMA matrix products: the AVX-512 design (kernels/avx512/matmul.hpp) on 16 ymm registers.
-// A micro-tile is [kTileRows x 16] (one panel, 12 accumulators); the per-element order (fixed k
+// A micro-tile is [kTileRows x 16] (one panel); the per-element order (fixed k
 // blocks of FMA chains, then + bias; dot products with 8 lanes and one fixed reduction tree) is
 // again independent of tiles, M and threads.
 #include <algorithm>
@@ -12,9 +12,9 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx2 {
 
-inline constexpr int kTileRows = 6;
+inline constexpr int kTileRows = 3;  // 6 chain + 6 total accumulators
 inline constexpr std::int64_t kDepthBlock = 512;  // A blocks as in avx512::gemm_panels
-inline constexpr std::int64_t kRowBlock = 16 * kTileRows;
+inline constexpr std::int64_t kRowBlock = 40 * kTileRows;
 static_assert(kDepthBlock % kSumBlock == 0);
 
 // Lanes [0, lanes) set.
@@ -23,44 +23,55 @@ QKV_TARGET_AVX2 inline __m256i lane_mask(std::int64_t lanes) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// C[R, 16] = (C +) A[R, kc] B[kc, 16] (A packed by pack_row_tiles, B with row stride ldb); m0/m1 mask columns 0-7 / 8-15. B is read
-// with masks only when MaskedB (a row-major B's last columns); packed panels are zero-padded.
+// C[R, 16] = (C +) A[R, kc] B[kc, 16] (A packed by pack_row_tiles, B with row stride ldb); m0/m1
+// mask columns 0-7 / 8-15. B is read with masks only when MaskedB (a row-major B's last columns);
+// packed panels are zero-padded. Runs of kSumBlock k values are FMA chains added to a total.
 template <int R, bool MaskedB>
-QKV_TARGET_AVX2 inline void panel_tile(const float* a, const float* b, std::int64_t ldb,
-                                       std::int64_t kc, float* c, std::int64_t ldc, __m256i m0, __m256i m1,
-                                       bool accumulate, const float* bias) {
-  __m256 c0[R], c1[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
-  for (std::int64_t p = 0; p < kc; ++p) {
-    const __m256 x0 = MaskedB ? _mm256_maskload_ps(b + p * ldb, m0) : _mm256_loadu_ps(b + p * ldb);
-    const __m256 x1 = MaskedB ? _mm256_maskload_ps(b + p * ldb + 8, m1) : _mm256_loadu_ps(b + p * ldb + 8);
-#pragma GCC unroll 8
+QKV_TARGET_AVX2 inline void panel_tile(const float* a, const float* b, std::int64_t ldb, std::int64_t kc, float* c,
+                                       std::int64_t ldc, __m256i m0, __m256i m1, bool accumulate, const float* bias) {
+  __m256 t0[R], t1[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) t0[r] = t1[r] = _mm256_setzero_ps();
+  for (std::int64_t q = 0; q < kc; q += kSumBlock) {
+    const std::int64_t end = std::min(kc, q + kSumBlock);
+    __m256 s0[R], s1[R];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm256_setzero_ps();
+    for (std::int64_t p = q; p < end; ++p) {
+      const __m256 x0 = MaskedB ? _mm256_maskload_ps(b + p * ldb, m0) : _mm256_loadu_ps(b + p * ldb);
+      const __m256 x1 = MaskedB ? _mm256_maskload_ps(b + p * ldb + 8, m1) : _mm256_loadu_ps(b + p * ldb + 8);
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) {
+        const __m256 ar = _mm256_broadcast_ss(a + p * kTileRows + r);
+        s0[r] = _mm256_fmadd_ps(ar, x0, s0[r]);
+        s1[r] = _mm256_fmadd_ps(ar, x1, s1[r]);
+      }
+    }
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m256 ar = _mm256_broadcast_ss(a + p * kTileRows + r);
-      c0[r] = _mm256_fmadd_ps(ar, x0, c0[r]);
-      c1[r] = _mm256_fmadd_ps(ar, x1, c1[r]);
+      t0[r] = _mm256_add_ps(t0[r], s0[r]);
+      t1[r] = _mm256_add_ps(t1[r], s1[r]);
     }
   }
-  if (accumulate) {  // total + this block's sum
-#pragma GCC unroll 8
+  if (accumulate) {
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      c0[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc, m0), c0[r]);
-      c1[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc + 8, m1), c1[r]);
+      t0[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc, m0), t0[r]);
+      t1[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc + 8, m1), t1[r]);
     }
   }
   if (bias) {
     const __m256 bias0 = _mm256_maskload_ps(bias, m0), bias1 = _mm256_maskload_ps(bias + 8, m1);
-#pragma GCC unroll 8
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      c0[r] = _mm256_add_ps(c0[r], bias0);
-      c1[r] = _mm256_add_ps(c1[r], bias1);
+      t0[r] = _mm256_add_ps(t0[r], bias0);
+      t1[r] = _mm256_add_ps(t1[r], bias1);
     }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
-    _mm256_maskstore_ps(c + r * ldc, m0, c0[r]);
-    _mm256_maskstore_ps(c + r * ldc + 8, m1, c1[r]);
+    _mm256_maskstore_ps(c + r * ldc, m0, t0[r]);
+    _mm256_maskstore_ps(c + r * ldc + 8, m1, t1[r]);
   }
 }
 
@@ -98,18 +109,12 @@ QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const 
         const float* bp = b + p * panel_stride + kd * ldb;
         for (std::int64_t i = 0; i < rows; i += kTileRows) {
           const int tile_rows = int(std::min<std::int64_t>(kTileRows, rows - i));
-          const float* tile = packed_a + i * depth;
-          for (std::int64_t kb = 0; kb < depth; kb += kSumBlock) {
-            const std::int64_t kc = std::min(kSumBlock, depth - kb);
-            const float* bias_j = kd + kb + kc == k && bias ? bias + j : nullptr;
-            float* ci = c + (ib + i) * ldc + j;
-            if (masked_b)
-              panel_tile_rows<true>(tile_rows, tile + kb * kTileRows, bp + kb * ldb, ldb, kc, ci, ldc, m0, m1,
-                                    kd + kb > 0, bias_j);
-            else
-              panel_tile_rows<false>(tile_rows, tile + kb * kTileRows, bp + kb * ldb, ldb, kc, ci, ldc, m0, m1,
-                                     kd + kb > 0, bias_j);
-          }
+          const float* bias_j = kd + depth == k && bias ? bias + j : nullptr;
+          float* ci = c + (ib + i) * ldc + j;
+          if (masked_b)
+            panel_tile_rows<true>(tile_rows, packed_a + i * depth, bp, ldb, depth, ci, ldc, m0, m1, kd > 0, bias_j);
+          else
+            panel_tile_rows<false>(tile_rows, packed_a + i * depth, bp, ldb, depth, ci, ldc, m0, m1, kd > 0, bias_j);
         }
       }
     }

@@ -15,12 +15,6 @@
 #include "qkv/kernels/x86.hpp"
 
 #if QKV_X86_KERNELS
-// GCC 12 flags its own AVX-512 intrinsics (the _mm512_undefined_* pass-through operand) as
-// maybe-uninitialized once they are inlined into target functions (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 namespace qkv::kernels::avx512 {
 
 namespace detail {
@@ -178,7 +172,4 @@ QKV_TARGET_AVX512 inline void add(const float* a, const float* b, float* out, st
 }
 
 }  // namespace qkv::kernels::avx512
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #endif

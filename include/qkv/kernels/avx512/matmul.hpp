@@ -2,11 +2,12 @@
 // AVX-512 matrix products.
 //
 // GEMM against panels (packed weights, and row-major B for attention's probs x V): a
-// register-blocked micro-tile keeps a [kTileRows x 32] block of C in 28 zmm registers and, for
-// each k, loads 32 columns of B and broadcasts one element of each A row.
+// register-blocked micro-tile keeps a [kTileRows x 32] block of C in zmm registers and, for each
+// k, loads 32 columns of B and broadcasts one element of each A row.
 //
 // Each c[i, j] is summed in fixed k blocks (kSumBlock, packing.hpp): one fused multiply-add chain
-// per block from zero, added to the total kept in C, then + bias[j]. That order does not depend
+// per block from zero, added in order to a running total (in registers, and in C across
+// kDepthBlock), then + bias[j]. That order does not depend
 // on the tile, M, or which thread owns the column, so a row gives bitwise the same result alone,
 // in a batch, or split over any number of threads.
 //
@@ -21,11 +22,11 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline constexpr int kTileRows = 14;
-// A is packed in blocks of kRowBlock rows x kDepthBlock k (224 KiB: L2). kDepthBlock is a
+inline constexpr int kTileRows = 6;  // 12 chain + 12 total accumulators
+// A is packed in blocks of kRowBlock rows x kDepthBlock k (240 KiB: L2). kDepthBlock is a
 // multiple of kSumBlock, so blocking never changes the order of a sum.
 inline constexpr std::int64_t kDepthBlock = 512;
-inline constexpr std::int64_t kRowBlock = 8 * kTileRows;
+inline constexpr std::int64_t kRowBlock = 20 * kTileRows;
 static_assert(kDepthBlock % kSumBlock == 0);
 
 QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
@@ -33,43 +34,55 @@ QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
 }
 
 // C[R, 32] = (C +) A[R, kc] B[kc, 32]: A packed by pack_row_tiles (element (r, p) at a[p * kTileRows + r]),
-// columns 0-15 from b0, 16-31 from b1 (row stride ldb); m0/m1 say which of them exist. bias (for column 0 of the tile) is added when not null.
+// columns 0-15 from b0, 16-31 from b1 (row stride ldb); m0/m1 say which of them exist. Each run
+// of kSumBlock k values is one FMA chain from zero, added to a running total in registers.
 template <int R>
-QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b0, const float* b1,
-                                         std::int64_t ldb, std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m0,
-                                         __mmask16 m1, bool accumulate, const float* bias) {
-  __m512 c0[R], c1[R];
-#pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-  for (std::int64_t p = 0; p < kc; ++p) {
-    const __m512 x0 = _mm512_maskz_loadu_ps(m0, b0 + p * ldb);
-    const __m512 x1 = _mm512_maskz_loadu_ps(m1, b1 + p * ldb);
-#pragma GCC unroll 16
+QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b0, const float* b1, std::int64_t ldb,
+                                         std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m0, __mmask16 m1,
+                                         bool accumulate, const float* bias) {
+  __m512 t0[R], t1[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) t0[r] = t1[r] = _mm512_setzero_ps();
+  for (std::int64_t q = 0; q < kc; q += kSumBlock) {
+    const std::int64_t end = std::min(kc, q + kSumBlock);
+    __m512 s0[R], s1[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm512_setzero_ps();
+    for (std::int64_t p = q; p < end; ++p) {
+      const __m512 x0 = _mm512_maskz_loadu_ps(m0, b0 + p * ldb);
+      const __m512 x1 = _mm512_maskz_loadu_ps(m1, b1 + p * ldb);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512 ar = _mm512_set1_ps(a[p * kTileRows + r]);
+        s0[r] = _mm512_fmadd_ps(ar, x0, s0[r]);
+        s1[r] = _mm512_fmadd_ps(ar, x1, s1[r]);
+      }
+    }
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512 ar = _mm512_set1_ps(a[p * kTileRows + r]);
-      c0[r] = _mm512_fmadd_ps(ar, x0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(ar, x1, c1[r]);
+      t0[r] = _mm512_add_ps(t0[r], s0[r]);
+      t1[r] = _mm512_add_ps(t1[r], s1[r]);
     }
   }
-  if (accumulate) {  // total + this block's sum
-#pragma GCC unroll 16
+  if (accumulate) {  // earlier k blocks' total + this block's
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      c0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), c0[r]);
-      c1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), c1[r]);
+      t0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), t0[r]);
+      t1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), t1[r]);
     }
   }
   if (bias) {
     const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-#pragma GCC unroll 16
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      c0[r] = _mm512_add_ps(c0[r], bias0);
-      c1[r] = _mm512_add_ps(c1[r], bias1);
+      t0[r] = _mm512_add_ps(t0[r], bias0);
+      t1[r] = _mm512_add_ps(t1[r], bias1);
     }
   }
-#pragma GCC unroll 16
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    _mm512_mask_storeu_ps(c + r * ldc, m0, c0[r]);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, c1[r]);
+    _mm512_mask_storeu_ps(c + r * ldc, m0, t0[r]);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, t1[r]);
   }
 }
 
@@ -88,7 +101,7 @@ QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const fl
 // columns) starts at b + p * panel_stride and has row stride ldb: packed weights have
 // panel_stride = 16k, ldb = 16; a row-major B has panel_stride = 16, ldb = its row stride.
 // Blocking: a [kRowBlock x kDepthBlock] block of A is packed (L2); for each pair of panels, every
-// row tile runs through the block's k, its C tile staying in L1 between the kSumBlock steps.
+// row tile runs through the block's k with its C tile in registers.
 QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, const float* b, std::int64_t panel_stride,
                                           std::int64_t ldb, float* c, std::int64_t ldc, std::int64_t m, std::int64_t n,
                                           std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
@@ -110,16 +123,9 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
         const __mmask16 m0 = lane_mask(n - j), m1 = p + 1 < panel_end ? lane_mask(n - j - kPanelWidth) : __mmask16(0);
         const float* b0 = b + p * panel_stride + kd * ldb;
         const float* b1 = m1 ? b0 + panel_stride : b0;
-        for (std::int64_t i = 0; i < rows; i += kTileRows) {
-          const float* tile = packed_a + i * depth;
-          for (std::int64_t kb = 0; kb < depth; kb += kSumBlock) {
-            const std::int64_t kc = std::min(kSumBlock, depth - kb);
-            const bool last = kd + kb + kc == k;
-            panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), tile + kb * kTileRows, b0 + kb * ldb,
-                            b1 + kb * ldb, ldb, kc, c + (ib + i) * ldc + j, ldc, m0, m1, kd + kb > 0,
-                            last && bias ? bias + j : nullptr);
-          }
-        }
+        for (std::int64_t i = 0; i < rows; i += kTileRows)
+          panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), packed_a + i * depth, b0, b1, ldb, depth,
+                          c + (ib + i) * ldc + j, ldc, m0, m1, kd > 0, kd + depth == k && bias ? bias + j : nullptr);
       }
     }
   }

@@ -1,20 +1,12 @@
 #pragma once
 // The avx512 kernel table: what dispatch hands to the ops when this ISA is active.
-#include "qkv/kernels/generic.hpp"
+#include "qkv/kernels/avx512/elementwise.hpp"
 #include "qkv/kernels/avx512/matmul.hpp"
 
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline const KernelTable kTable = {matmul_nt,
-                                   matmul_packed,
-                                   matmul_nn,
-                                   generic::softmax_rows,
-                                   generic::layer_norm_rows,
-                                   generic::rms_norm_rows,
-                                   generic::activate,
-                                   generic::activate_gated,
-                                   generic::add};
+inline const KernelTable kTable = {matmul_nt, matmul_packed, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows, activate, activate_gated, add};
 
 }  // namespace qkv::kernels::avx512
 #endif

@@ -16,12 +16,6 @@
 #include "qkv/kernels/x86.hpp"
 
 #if QKV_X86_KERNELS
-// GCC 12 flags its own AVX-512 intrinsics (the _mm512_undefined_* pass-through operand) as
-// maybe-uninitialized once they are inlined into target functions (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
 namespace qkv::kernels::avx512::vmath {
 
 QKV_TARGET_AVX512 inline __m512 horner7(__m512 x, const float* c) {
@@ -116,7 +110,4 @@ QKV_TARGET_AVX512 inline __m512 activation(Activation act, __m512 x) {
 }
 
 }  // namespace qkv::kernels::avx512::vmath
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 #endif

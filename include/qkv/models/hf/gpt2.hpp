@@ -21,14 +21,19 @@ namespace qkv::hf {
 
 namespace gpt2_detail {
 
-// HF's Conv1D stores its weight as [in, out] (y = x W + b). nn::Linear wants [out, in], so it is
-// transposed once here and kept under the same name, replacing the file's copy.
-inline nn::Linear conv1d(WeightStore& w, const std::string& prefix, std::int64_t in, std::int64_t out) {
+// HF's Conv1D stores its weight as [in, out] (y = x W + b): the layout GEMM panels are cut from,
+// so it is packed straight from the file (no transposed copy). Columns [first, first + out) of a
+// wider stored weight (c_attn holds q | k | v) give one projection.
+inline nn::Linear conv1d(WeightStore& w, const std::string& prefix, std::int64_t in, std::int64_t out,
+                         std::int64_t stored_out = 0, std::int64_t first = 0) {
   const std::string name = prefix + "weight";
-  const auto stored = w.get(name, {in, out});
-  Tensor<float> transposed({out, in});
-  transposed.view().matrix() = stored.matrix().transpose();
-  return {w.keep(name, std::move(transposed)), w.get(prefix + "bias", {out})};
+  const auto stored = w.get(name, {in, stored_out ? stored_out : out});
+  const auto bias = w.get(prefix + "bias", {stored_out ? stored_out : out});
+  const std::string packed = name + "#packed" + std::to_string(first);
+  nn::Linear linear;
+  linear.packed = ops::packed_view(w.keep(packed, ops::pack_weight(stored.narrow(1, first, out), /*k_major=*/true)), out);
+  linear.bias = bias.narrow(0, first, out);
+  return linear;
 }
 
 inline nn::Norm layer_norm(WeightStore& w, const std::string& prefix, const TransformerConfig& c) {
@@ -83,10 +88,9 @@ inline DecoderModel load_gpt2(const std::string& dir, const io::JsonConfig& conf
     b.placement = nn::NormPlacement::pre;
     b.self_attn_norm = gpt2_detail::layer_norm(*w, h + "ln_1.", c);
     // c_attn packs q | k | v along its output dimension (HF GPT2Attention.forward: split(split_size, dim=2)).
-    const nn::Linear qkv = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, 3 * d);
-    b.self_attn.q_proj = {qkv.weight.narrow(0, 0, d), qkv.bias.narrow(0, 0, d)};
-    b.self_attn.k_proj = {qkv.weight.narrow(0, d, d), qkv.bias.narrow(0, d, d)};
-    b.self_attn.v_proj = {qkv.weight.narrow(0, 2 * d, d), qkv.bias.narrow(0, 2 * d, d)};
+    b.self_attn.q_proj = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, d, 3 * d, 0);
+    b.self_attn.k_proj = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, d, 3 * d, d);
+    b.self_attn.v_proj = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, d, 3 * d, 2 * d);
     b.self_attn.out_proj = gpt2_detail::conv1d(*w, h + "attn.c_proj.", d, d);
     b.self_attn.num_heads = b.self_attn.num_kv_heads = c.num_heads;
     // Matches HF GPT2Attention._attn: scores / sqrt(head_dim) when scale_attn_weights, then

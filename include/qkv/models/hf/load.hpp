@@ -17,6 +17,7 @@
 #include "qkv/models/hf/bart.hpp"
 #include "qkv/models/hf/marian.hpp"
 #include "qkv/models/hf/t5.hpp"
+#include "qkv/models/pack.hpp"
 
 namespace qkv {
 
@@ -46,7 +47,11 @@ inline Model load(const std::string& dir) {
   const std::string type = config.string("model_type");
   std::string supported;
   for (const auto& [name, loader] : hf::loaders()) {
-    if (name == type) return loader(dir, config);
+    if (name == type) {
+      Model model = loader(dir, config);
+      std::visit([](auto& m) { m.pack_weights(); }, model);
+      return model;
+    }
     supported += (supported.empty() ? "" : ", ") + name;
   }
   fail(config.path(), ": unsupported model_type '", type, "' (supported: ", supported, ")");
