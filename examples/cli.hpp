@@ -8,10 +8,10 @@
 #include <iostream>
 #include <map>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "qkv/core/error.hpp"
+#include "qkv/core/thread_pool.hpp"
 #include "qkv/kernels/dispatch.hpp"
 
 namespace qkv::cli {
@@ -106,13 +106,12 @@ inline int run(int argc, char** argv, const std::string& usage, const std::vecto
     }
     if (args.has("isa")) set_isa(args.value("isa"));
     const Isa isa = active_isa();  // resolves QKV_ISA now, so a bad value fails before any output
-    const std::int64_t hardware = std::max<std::int64_t>(1, std::int64_t(std::thread::hardware_concurrency()));
-    const std::int64_t threads = args.integer_or("threads", hardware);
-    if (threads < 1) fail("--threads must be at least 1, got ", threads);
-    if (args.flag("verbose")) {
-      std::cerr << program << ": isa " << isa_name(isa) << ", threads " << threads
-                << " (forward passes are single-threaded in this version)\n";
+    if (args.has("threads")) {  // default: the default pool's std::thread::hardware_concurrency()
+      const std::int64_t threads = args.integer_or("threads", 0);
+      if (threads < 1 || threads > 4096) fail("--threads must be between 1 and 4096, got ", threads);
+      set_num_threads(int(threads));
     }
+    if (args.flag("verbose")) std::cerr << program << ": isa " << isa_name(isa) << ", threads " << num_threads() << "\n";
     return body(args);
   } catch (const std::exception& e) {
     std::cerr << program << ": error: " << e.what() << "\n";
