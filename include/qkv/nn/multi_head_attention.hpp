@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "qkv/core/thread_pool.hpp"
 #include "qkv/nn/linear.hpp"
 #include "qkv/nn/rotary.hpp"
 #include "qkv/ops/attention.hpp"
@@ -180,30 +181,33 @@ struct MultiHeadAttention {
     if (!masks.head_bias.empty()) expect_shape(masks.head_bias, {num_heads, lq, lk}, "attention head bias");
     if (!probs.empty()) expect_shape(probs, {batch, num_heads, lq, lk}, "attention probabilities");
 
-    Tensor<float> scratch({lq, lk});
-    Tensor<float> bias_sum;  // additive mask + this head's bias, when both are present
-    if (!masks.additive.empty() && !masks.head_bias.empty()) bias_sum = Tensor<float>({lq, lk});
+    // One task per (sequence, head), spread over the thread pool; each computes its own slice of
+    // the context, so the result does not depend on the thread count.
     const std::int64_t group = num_heads / num_kv_heads;
-    for (std::int64_t b = 0; b < batch; ++b)
-      for (std::int64_t h = 0; h < num_heads; ++h) {
-        ops::AttentionMask mask;
-        mask.causal = masks.causal;
-        mask.causal_offset = masks.causal_offset;
-        mask.key_padding = masks.key_padding.empty() ? nullptr : masks.key_padding.select(b).data();
-        mask.blocked = masks.blocked;
-        mask.additive = masks.additive;
-        if (!masks.head_bias.empty()) {
-          mask.additive = masks.head_bias.select(h);
-          if (!masks.additive.empty()) {
-            bias_sum.view().matrix() = masks.additive.matrix() + masks.head_bias.select(h).matrix();
-            mask.additive = bias_sum.view();
-          }
+    current_thread_pool().run(batch * num_heads, [&](std::int64_t task) {
+      const std::int64_t b = task / num_heads, h = task % num_heads;
+      ops::AttentionMask mask;
+      mask.causal = masks.causal;
+      mask.causal_offset = masks.causal_offset;
+      mask.key_padding = masks.key_padding.empty() ? nullptr : masks.key_padding.select(b).data();
+      mask.blocked = masks.blocked;
+      mask.additive = masks.additive;
+      Tensor<float> bias_sum;  // additive mask + this head's bias, when both are present
+      if (!masks.head_bias.empty()) {
+        mask.additive = masks.head_bias.select(h);
+        if (!masks.additive.empty()) {
+          bias_sum = Tensor<float>({lq, lk});
+          bias_sum.view().matrix() = masks.additive.matrix() + masks.head_bias.select(h).matrix();
+          mask.additive = bias_sum.view();
         }
-        const std::int64_t kv = h / group;
-        ops::attention(q.select(b).narrow(1, h * hd, hd), k.select(b).narrow(1, kv * hd, hd),
-                       v.select(b).narrow(1, kv * hd, hd), scale, mask, context.select(b).narrow(1, h * hd, hd),
-                       probs.empty() ? scratch.view() : probs.select(b).select(h));
       }
+      Tensor<float> scratch;
+      if (probs.empty()) scratch = Tensor<float>({lq, lk});
+      const std::int64_t kv = h / group;
+      ops::attention(q.select(b).narrow(1, h * hd, hd), k.select(b).narrow(1, kv * hd, hd),
+                     v.select(b).narrow(1, kv * hd, hd), scale, mask, context.select(b).narrow(1, h * hd, hd),
+                     probs.empty() ? scratch.view() : probs.select(b).select(h));
+    });
   }
 };
 

@@ -3,6 +3,7 @@
 //   probs = softmax(q k^T * scale + mask),  out = probs v
 // Masked scores become -inf; a query whose keys are all masked gets zero probabilities and a
 // zero output (softmax's contract) instead of NaN.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -45,13 +46,21 @@ inline void attention(TensorView<const float> q, TensorView<const float> k, Tens
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < lq; ++i) {
     float* row = rp.row(i);
-    for (std::int64_t j = 0; j < lk; ++j) {
-      float s = row[j] * scale;
-      if (!mask.additive.empty()) s += mask.additive(i, j);
-      const bool hidden = (mask.causal && j > i + mask.causal_offset) || (mask.key_padding && mask.key_padding[j]) ||
-                          (!mask.blocked.empty() && mask.blocked(i, j));
-      row[j] = hidden ? kMasked : s;
+    // Keys past the causal limit are masked wholesale; the loops below touch only the others.
+    const std::int64_t visible = mask.causal ? std::clamp<std::int64_t>(i + mask.causal_offset + 1, 0, lk) : lk;
+    for (std::int64_t j = 0; j < visible; ++j) row[j] *= scale;
+    if (!mask.additive.empty()) {
+      const float* add = &mask.additive(i, 0);
+      const std::int64_t stride = mask.additive.stride(1);
+      for (std::int64_t j = 0; j < visible; ++j) row[j] += add[j * stride];
     }
+    if (mask.key_padding)
+      for (std::int64_t j = 0; j < visible; ++j)
+        if (mask.key_padding[j]) row[j] = kMasked;
+    if (!mask.blocked.empty())
+      for (std::int64_t j = 0; j < visible; ++j)
+        if (mask.blocked(i, j)) row[j] = kMasked;
+    std::fill(row + visible, row + lk, kMasked);
   }
   kt.softmax_rows(rp.data, lq, lk, rp.ld);
   kt.matmul_nn(rp.data, rp.ld, rv.data, rv.ld, ro.data, ro.ld, lq, rv.cols, lk);
