@@ -62,6 +62,11 @@ class Checkpoint {
   }
   const TensorInfo& info(const std::string& name) const { return file_of(name).info(name); }
   Tensor<float> to_float(const std::string& name, const Shape& expected) const { return file_of(name).to_float(name, expected); }
+  TensorView<const float> f32_view(const std::string& name) const { return file_of(name).f32_view(name); }
+  // Releases [p, p + bytes) in whichever shard maps it (see MappedFile::release).
+  void release(const void* p, std::size_t bytes) const {
+    for (const auto& entry : shard_of_) entry.second->release(p, bytes);
+  }
 
  private:
   Checkpoint() = default;

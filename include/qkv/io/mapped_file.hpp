@@ -60,6 +60,18 @@ class MappedFile {
     return f;
   }
 
+  // Drops this process's copy of the whole pages inside [p, p + bytes): they stay in the page
+  // cache and are read back if touched again. Loaders call it once a weight has been repacked,
+  // so the raw copy does not stay resident next to the packed one. Outside the mapping: no-op.
+  void release(const void* p, std::size_t bytes) const {
+    const auto* begin = static_cast<const std::byte*>(p);
+    if (data_ == nullptr || begin < data_ || bytes > size_ || begin - data_ > std::ptrdiff_t(size_ - bytes)) return;
+    const auto page = std::uintptr_t(::sysconf(_SC_PAGESIZE));
+    const std::uintptr_t first = (reinterpret_cast<std::uintptr_t>(begin) + page - 1) / page * page;
+    const std::uintptr_t last = (reinterpret_cast<std::uintptr_t>(begin) + bytes) / page * page;
+    if (first < last) ::madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);
+  }
+
   const std::byte* data() const { return data_; }
   std::size_t size() const { return size_; }
   const std::string& path() const { return path_; }

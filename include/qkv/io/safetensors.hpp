@@ -139,6 +139,20 @@ class SafetensorsFile {
   // Raw bytes of a tensor; possibly unaligned, so never cast this to a typed pointer.
   const std::byte* bytes(const TensorInfo& t) const { return data_ + t.begin; }
 
+  // A float32 tensor read in place (no copy), when the file allows it: F32, 4-byte aligned, on a
+  // little-endian host. Otherwise an empty view (use to_float).
+  TensorView<const float> f32_view(const std::string& name) const {
+    const TensorInfo& t = info(name);
+    const std::byte* src = bytes(t);
+    if (t.dtype != DType::f32 || reinterpret_cast<std::uintptr_t>(src) % alignof(float) != 0 ||
+        __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__)
+      return {};
+    return TensorView<const float>(reinterpret_cast<const float*>(src), t.shape);
+  }
+
+  // See MappedFile::release.
+  void release(const void* p, std::size_t bytes) const { file_.release(p, bytes); }
+
   // F32 copied, F16/BF16 widened exactly, F64 rounded to nearest.
   Tensor<float> to_float(const std::string& name) const {
     const TensorInfo& t = info(name);

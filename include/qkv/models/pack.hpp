@@ -1,7 +1,7 @@
 #pragma once
 // Packs every projection of a model's blocks into the GEMM's panel layout, once, at load time
 // (qkv::load does it). The packed copies live in the model's WeightStore; a weight shared by two
-// layers is packed once. Heads on a single row (pooler, classifier, LM head) stay unpacked: they
+// layers is packed once, and the memory-mapped original leaves the resident set. Heads on a single row (pooler, classifier, LM head) stay unpacked: they
 // run as dot products straight from the stored weight.
 #include <cstdint>
 #include <string>
@@ -18,6 +18,7 @@ inline void pack_linear(nn::Linear& linear, WeightStore& store) {
   const auto panels = store.contains(name) ? store.get(name, store.shape_of(name))
                                            : store.keep(name, ops::pack_weight(linear.weight));
   linear.packed = ops::packed_view(panels, linear.out_features());
+  store.release(linear.weight);  // stays valid (read back on use), but no longer resident
 }
 
 inline void pack_linears(nn::MultiHeadAttention& a, WeightStore& store) {

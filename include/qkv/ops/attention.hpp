@@ -41,29 +41,32 @@ inline void attention(TensorView<const float> q, TensorView<const float> k, Tens
   if (!mask.additive.empty() && (mask.additive.dim(0) != lq || mask.additive.dim(1) != lk))
     fail("attention: additive mask ", mask.additive.shape(), " must be [", lq, ", ", lk, "]");
 
+  // Keys before the first unpadded one (left padding) are skipped outright: every sum below then
+  // starts at the sequence's first real key, so a sequence's result has the same bits whether it
+  // runs alone or left-padded in a batch.
+  std::int64_t first = 0;
+  while (mask.key_padding && first < lk && mask.key_padding[first]) ++first;
   const auto& kt = kernels::active();
-  kt.matmul_nt(rq.data, rq.ld, rk.data, rk.ld, rp.data, rp.ld, lq, lk, rq.cols, nullptr);
+  kt.matmul_nt(rq.data, rq.ld, rk.row(first), rk.ld, rp.data + first, rp.ld, lq, lk - first, rq.cols, nullptr);
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < lq; ++i) {
     float* row = rp.row(i);
     // Keys past the causal limit are masked wholesale; the loops below touch only the others.
-    const std::int64_t visible = mask.causal ? std::clamp<std::int64_t>(i + mask.causal_offset + 1, 0, lk) : lk;
-    for (std::int64_t j = 0; j < visible; ++j) row[j] *= scale;
-    if (!mask.additive.empty()) {
-      const float* add = &mask.additive(i, 0);
-      const std::int64_t stride = mask.additive.stride(1);
-      for (std::int64_t j = 0; j < visible; ++j) row[j] += add[j * stride];
-    }
+    const std::int64_t visible = mask.causal ? std::clamp<std::int64_t>(i + mask.causal_offset + 1, first, lk) : lk;
+    std::fill(row, row + first, kMasked);
+    for (std::int64_t j = first; j < visible; ++j) row[j] *= scale;
+    if (!mask.additive.empty())
+      for (std::int64_t j = first; j < visible; ++j) row[j] += mask.additive(i, j);
     if (mask.key_padding)
-      for (std::int64_t j = 0; j < visible; ++j)
+      for (std::int64_t j = first; j < visible; ++j)
         if (mask.key_padding[j]) row[j] = kMasked;
     if (!mask.blocked.empty())
-      for (std::int64_t j = 0; j < visible; ++j)
+      for (std::int64_t j = first; j < visible; ++j)
         if (mask.blocked(i, j)) row[j] = kMasked;
     std::fill(row + visible, row + lk, kMasked);
   }
   kt.softmax_rows(rp.data, lq, lk, rp.ld);
-  kt.matmul_nn(rp.data, rp.ld, rv.data, rv.ld, ro.data, ro.ld, lq, rv.cols, lk);
+  kt.matmul_nn(rp.data + first, rp.ld, rv.row(first), rv.ld, ro.data, ro.ld, lq, rv.cols, lk - first);
 }
 
 }  // namespace qkv::ops

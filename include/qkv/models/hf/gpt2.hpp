@@ -33,6 +33,7 @@ inline nn::Linear conv1d(WeightStore& w, const std::string& prefix, std::int64_t
   nn::Linear linear;
   linear.packed = ops::packed_view(w.keep(packed, ops::pack_weight(stored.narrow(1, first, out), /*k_major=*/true)), out);
   linear.bias = bias.narrow(0, first, out);
+  if (first + out == stored.dim(1)) w.release(stored);  // the last slice: the raw copy is not needed
   return linear;
 }
 
