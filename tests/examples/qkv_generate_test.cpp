@@ -15,7 +15,7 @@
 namespace qkv {
 namespace {
 
-const std::string kBinary = test::example_path("qkv-generate");
+const std::string kGenerateBinary = test::example_path("qkv-generate");
 
 std::string joined(const std::vector<std::int64_t>& ids, const char* separator) {
   std::string s;
@@ -26,7 +26,7 @@ std::string joined(const std::vector<std::int64_t>& ids, const char* separator) 
 class QkvGenerate : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built (QKV_BUILD_EXAMPLES=OFF?)";
+    if (!std::filesystem::exists(kGenerateBinary)) GTEST_SKIP() << kGenerateBinary << " is not built (QKV_BUILD_EXAMPLES=OFF?)";
   }
   const std::string model_dir = test::data_path("hf/gpt2_a");
   const std::string model = "--model '" + model_dir + "'";
@@ -47,7 +47,7 @@ class QkvGenerate : public ::testing::Test {
 class QkvGenerateCase : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(QkvGenerateCase, GreedyPrintIdsEqualsTransformers) {
-  if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built";
+  if (!std::filesystem::exists(kGenerateBinary)) GTEST_SKIP() << kGenerateBinary << " is not built";
   const test::HfCase c(GetParam());
   const Tensor<std::int64_t> prompt = c.inputs.to_int64("single.input_ids"), sequence = c.expected.to_int64("single.greedy.sequences");
   const std::vector<std::int64_t> ids(prompt.data(), prompt.data() + prompt.numel()),

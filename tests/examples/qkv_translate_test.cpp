@@ -14,12 +14,12 @@
 namespace qkv {
 namespace {
 
-const std::string kBinary = test::example_path("qkv-translate");
+const std::string kTranslateBinary = test::example_path("qkv-translate");
 
 class QkvTranslate : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built";
+    if (!std::filesystem::exists(kTranslateBinary)) GTEST_SKIP() << kTranslateBinary << " is not built";
   }
   const std::string model = test::data_path("hf/marian_a");
 };
@@ -44,7 +44,7 @@ std::string expected_line(const test::HfCase& c, const std::string& name) {
 class QkvTranslateCase : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(QkvTranslateCase, PrintsTheIdsTransformersGenerates) {
-  if (!std::filesystem::exists(kBinary)) GTEST_SKIP() << kBinary << " is not built";
+  if (!std::filesystem::exists(kTranslateBinary)) GTEST_SKIP() << kTranslateBinary << " is not built";
   const test::HfCase c(GetParam());
   for (const auto& [beams, reference] : {std::pair<int, const char*>{1, "single.greedy.sequences"}, {4, "single.beam4.sequences"}}) {
     const auto r = test::run_example("qkv-translate", "--model '" + c.dir + "' --beams " + std::to_string(beams) + " --ids " +

@@ -11,20 +11,15 @@
 namespace qkv {
 namespace {
 
-struct Case : test::HfCase {
+struct BeamCase : test::HfCase {
   Model model;
-  explicit Case(const std::string& n) : HfCase(n), model(load(dir)) {}
+  explicit BeamCase(const std::string& n) : HfCase(n), model(load(dir)) {}
   GenerationConfig eos_alt() const {
     GenerationConfig c = config;
     c.eos_token_ids = {expected.to_int64("batch.eos_alt.eos_token_id")(0)};
     return c;
   }
 };
-
-void expect_ids_equal(const Tensor<std::int64_t>& got, const Tensor<std::int64_t>& ref, const std::string& what) {
-  ASSERT_EQ(got.shape(), ref.shape()) << what;
-  for (std::int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(got.data()[i], ref.data()[i]) << what << " at flat index " << i;
-}
 
 BeamSearchOptions beams(std::int64_t n) {
   BeamSearchOptions o;
@@ -36,37 +31,37 @@ BeamSearchOptions beams(std::int64_t n) {
 class Seq2SeqBeams : public ::testing::TestWithParam<const char*> {};
 
 // Runs 4-beam search on `group` and compares with `<prefix>.sequences` / `.sequences_scores`.
-void expect_beam4_matches(const Case& c, const std::string& group, const std::string& prefix, const GenerationConfig& config) {
+void expect_beam4_matches(const BeamCase& c, const std::string& group, const std::string& prefix, const GenerationConfig& config) {
   const auto& model = std::get<EncoderDecoderModel>(c.model);
   const auto ids = c.inputs.to_int64(group + ".input_ids"), mask = c.inputs.to_int64(group + ".attention_mask");
   const BeamSearchOutput out = beam_search(model, ids, mask, config, beams(4));
-  expect_ids_equal(out.sequences, c.expected.to_int64(prefix + ".sequences"), c.name + " " + prefix + ".sequences");
+  test::expect_ids_equal(out.sequences, c.expected.to_int64(prefix + ".sequences"), c.name + " " + prefix + ".sequences");
   test::expect_close(out.sequences_scores, c.expected.to_float(prefix + ".sequences_scores"), c.rtol,
                      c.name + " " + prefix + ".sequences_scores");
 }
 
 TEST_P(Seq2SeqBeams, FourBeamsMatchTransformers) {
-  const Case c(GetParam());
+  const BeamCase c(GetParam());
   expect_beam4_matches(c, "single", "single.beam4", c.config);
   expect_beam4_matches(c, "batch", "batch.beam4", c.config);
 }
 
 TEST_P(Seq2SeqBeams, FinishedHypothesesAndEarlyStopMatchTransformers) {
-  const Case c(GetParam());
+  const BeamCase c(GetParam());
   expect_beam4_matches(c, "batch", "batch.eos_alt.beam4", c.eos_alt());
 }
 
 TEST_P(Seq2SeqBeams, OneBeamIsGreedy) {
-  const Case c(GetParam());
+  const BeamCase c(GetParam());
   const auto& model = std::get<EncoderDecoderModel>(c.model);
   for (const std::string group : {"single", "batch"}) {
     const auto ids = c.inputs.to_int64(group + ".input_ids"), mask = c.inputs.to_int64(group + ".attention_mask");
-    expect_ids_equal(beam_search(model, ids, mask, c.config, beams(1)).sequences,
+    test::expect_ids_equal(beam_search(model, ids, mask, c.config, beams(1)).sequences,
                      c.expected.to_int64(group + ".greedy.sequences"), c.name + " " + group);
   }
   // With early_stopping False, one beam stops at an EOS exactly as greedy does.
   const auto ids = c.inputs.to_int64("batch.input_ids"), mask = c.inputs.to_int64("batch.attention_mask");
-  expect_ids_equal(beam_search(model, ids, mask, c.eos_alt(), beams(1)).sequences,
+  test::expect_ids_equal(beam_search(model, ids, mask, c.eos_alt(), beams(1)).sequences,
                    c.expected.to_int64("batch.eos_alt.greedy.sequences"), c.name + " eos_alt");
 }
 
@@ -75,7 +70,7 @@ INSTANTIATE_TEST_SUITE_P(Hf, Seq2SeqBeams, ::testing::Values("t5_a", "bart_a", "
 TEST(Seq2SeqBeams, ReorderedStateStepsLikeTheRowsItWasBuiltFrom) {
   // select_rows must carry each row's caches: stepping the re-picked state equals stepping the
   // original state and picking the logits rows.
-  const Case c("bart_a");
+  const BeamCase c("bart_a");
   const auto& model = std::get<EncoderDecoderModel>(c.model);
   const auto ids = c.inputs.to_int64("batch.input_ids"), mask = c.inputs.to_int64("batch.attention_mask");
   const auto dec = c.inputs.to_int64("batch.decoder_input_ids");
@@ -94,7 +89,7 @@ TEST(Seq2SeqBeams, ReorderedStateStepsLikeTheRowsItWasBuiltFrom) {
 }
 
 TEST(Seq2SeqBeams, RefusesBadOptions) {
-  const Case c("marian_a");
+  const BeamCase c("marian_a");
   const auto& model = std::get<EncoderDecoderModel>(c.model);
   const auto ids = c.inputs.to_int64("single.input_ids");
   EXPECT_THROW(beam_search(model, ids, {}, c.config, beams(0)), Error);
@@ -137,7 +132,7 @@ struct Prompts {
   Tensor<std::int64_t> ids, mask;
 };
 
-std::vector<Prompts> gpt2_prompts(const Case& c) {
+std::vector<Prompts> gpt2_prompts(const BeamCase& c) {
   std::vector<Prompts> p;
   p.push_back({"single", c.inputs.to_int64("single.input_ids"), c.inputs.to_int64("single.attention_mask")});
   p.push_back({"genbatch", c.inputs.to_int64("genbatch.input_ids"), c.inputs.to_int64("genbatch.attention_mask")});
@@ -145,19 +140,19 @@ std::vector<Prompts> gpt2_prompts(const Case& c) {
 }
 
 TEST(DecoderBeams, OneBeamIsGreedy) {
-  const Case c("gpt2_a");
+  const BeamCase c("gpt2_a");
   const auto& model = std::get<DecoderModel>(c.model);
   const auto prompts = gpt2_prompts(c);
-  expect_ids_equal(beam_search(model, prompts[0].ids, prompts[0].mask, c.config, beams(1)).sequences,
+  test::expect_ids_equal(beam_search(model, prompts[0].ids, prompts[0].mask, c.config, beams(1)).sequences,
                    c.expected.to_int64("single.greedy.sequences"), "gpt2_a single");
-  expect_ids_equal(beam_search(model, prompts[1].ids, prompts[1].mask, c.config, beams(1)).sequences,
+  test::expect_ids_equal(beam_search(model, prompts[1].ids, prompts[1].mask, c.config, beams(1)).sequences,
                    c.expected.to_int64("batch.greedy.sequences"), "gpt2_a genbatch");
-  expect_ids_equal(beam_search(model, prompts[1].ids, prompts[1].mask, c.eos_alt(), beams(1)).sequences,
+  test::expect_ids_equal(beam_search(model, prompts[1].ids, prompts[1].mask, c.eos_alt(), beams(1)).sequences,
                    c.expected.to_int64("batch.eos_alt.greedy.sequences"), "gpt2_a genbatch eos_alt");
 }
 
 TEST(DecoderBeams, ScoresAreTheSummedLogProbsOfTheReturnedIdsOverTheirLength) {
-  const Case c("gpt2_a");
+  const BeamCase c("gpt2_a");
   const auto& model = std::get<DecoderModel>(c.model);
   std::int64_t finished = 0;
   for (const auto& prompts : gpt2_prompts(c))
@@ -185,7 +180,7 @@ TEST(DecoderBeams, ScoresAreTheSummedLogProbsOfTheReturnedIdsOverTheirLength) {
 }
 
 TEST(DecoderBeams, AnInputsResultDoesNotDependOnItsBatch) {
-  const Case c("gpt2_a");
+  const BeamCase c("gpt2_a");
   const auto& model = std::get<DecoderModel>(c.model);
   const auto ids = c.inputs.to_int64("genbatch.input_ids"), mask = c.inputs.to_int64("genbatch.attention_mask");
   for (const GenerationConfig& config : {c.config, c.eos_alt()}) {
@@ -203,7 +198,7 @@ TEST(DecoderBeams, AnInputsResultDoesNotDependOnItsBatch) {
 }
 
 TEST(DecoderBeams, RefusesRightPaddedPrompts) {
-  const Case c("gpt2_a");
+  const BeamCase c("gpt2_a");
   const auto& model = std::get<DecoderModel>(c.model);
   const auto ids = c.inputs.to_int64("batch.input_ids"), mask = c.inputs.to_int64("batch.attention_mask");
   EXPECT_THROW(beam_search(model, ids, mask, c.config, beams(2)), Error);

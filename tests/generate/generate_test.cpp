@@ -13,12 +13,12 @@ namespace {
 
 constexpr double kTolerance = 1e-5;
 
-struct Case {
+struct GenerateCase {
   std::string name;
   DecoderModel model;
   test::HfCase data;
   std::int64_t pad;  // the pad id HF's reference run used (meta.json generation.greedy)
-  explicit Case(const std::string& n)
+  explicit GenerateCase(const std::string& n)
       : name(n),
         model(std::get<DecoderModel>(load(test::data_path("hf/" + n)))),
         data(n),
@@ -58,7 +58,7 @@ std::vector<std::int64_t> tail(const Tensor<std::int64_t>& sequences, std::int64
 class GreedyGenerate : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(GreedyGenerate, SinglePromptMatchesTransformers) {
-  const Case c(GetParam());
+  const GenerateCase c(GetParam());
   const std::vector<std::int64_t> prompt = c.single_prompt();
   const GenerateResult r = generate(c.model, {prompt}, c.greedy());
   const Tensor<std::int64_t> sequences = c.data.expected.to_int64("single.greedy.sequences");  // [1, 7 + 10]
@@ -69,7 +69,7 @@ TEST_P(GreedyGenerate, SinglePromptMatchesTransformers) {
 }
 
 TEST_P(GreedyGenerate, LeftPaddedBatchMatchesTransformers) {
-  const Case c(GetParam());
+  const GenerateCase c(GetParam());
   const auto prompts = c.batch_prompts();
   ASSERT_NE(prompts[0].size(), prompts[1].size()) << "the batch must need padding";
   const GenerateResult r = generate(c.model, prompts, c.greedy());
@@ -81,7 +81,7 @@ TEST_P(GreedyGenerate, LeftPaddedBatchMatchesTransformers) {
 }
 
 TEST_P(GreedyGenerate, RowThatReachesEosIsFilledWithPadUntilAllRowsFinish) {
-  const Case c(GetParam());
+  const GenerateCase c(GetParam());
   GenerateOptions o = c.greedy();
   o.eos_token_ids = {c.data.expected.to_int64("batch.eos_alt.eos_token_id").data()[0]};
   const GenerateResult r = generate(c.model, c.batch_prompts(), o);
@@ -106,7 +106,7 @@ TEST_P(GreedyGenerate, RowThatReachesEosIsFilledWithPadUntilAllRowsFinish) {
 INSTANTIATE_TEST_SUITE_P(Hf, GreedyGenerate, ::testing::Values("gpt2_a", "gpt2_a_fp16", "llama_a", "llama_gqa"));
 
 TEST(Generate, StopIdsAndEosFinishARow) {
-  const Case c("gpt2_a");
+  const GenerateCase c("gpt2_a");
   const GenerateResult full = generate(c.model, {c.single_prompt()}, c.greedy());
   ASSERT_EQ(full.ids[0].size(), 10u);
   GenerateOptions o = c.greedy();
@@ -122,7 +122,7 @@ TEST(Generate, StopIdsAndEosFinishARow) {
 }
 
 TEST(Generate, StreamingSeesEveryTokenOfEveryUnfinishedRowInOrder) {
-  const Case c("gpt2_a");
+  const GenerateCase c("gpt2_a");
   GenerateOptions o = c.greedy();
   o.eos_token_ids = {c.data.expected.to_int64("batch.eos_alt.eos_token_id").data()[0]};
   std::vector<std::vector<std::int64_t>> streamed(2);
@@ -138,7 +138,7 @@ TEST(Generate, StreamingSeesEveryTokenOfEveryUnfinishedRowInOrder) {
 }
 
 TEST(Generate, CallbackReturningFalseStopsEverything) {
-  const Case c("gpt2_a");
+  const GenerateCase c("gpt2_a");
   std::int64_t calls = 0;
   const GenerateResult r = generate(c.model, c.batch_prompts(), c.greedy(20), [&](std::int64_t, std::int64_t) {
     return ++calls < 5;  // the 5th token (row 0 of step 2) is the last
@@ -152,7 +152,7 @@ TEST(Generate, CallbackReturningFalseStopsEverything) {
 }
 
 TEST(Generate, SamplingIsReproducibleAndIndependentOfTheBatch) {
-  const Case c("llama_a");
+  const GenerateCase c("llama_a");
   GenerateOptions o = GenerateOptions::from(GenerationConfig::load(c.data.dir));
   o.max_new_tokens = 12;
   o.sampling.temperature = 1.3f;  // spread the draw over many tokens
@@ -173,7 +173,7 @@ TEST(Generate, SamplingIsReproducibleAndIndependentOfTheBatch) {
 TEST(Generate, RepetitionPenaltySeesTheRowsOwnTokensNotThePadding) {
   // Row 1 is left-padded with pad ids; HF's processor would penalize them, qkv does not, so the
   // row generates what it generates alone.
-  const Case c("llama_a");
+  const GenerateCase c("llama_a");
   GenerateOptions o = c.greedy(10);
   o.sampling.repetition_penalty = 1.5f;
   const auto prompts = c.batch_prompts();
@@ -183,14 +183,14 @@ TEST(Generate, RepetitionPenaltySeesTheRowsOwnTokensNotThePadding) {
 }
 
 TEST(Generate, ZeroNewTokensRunsNothing) {
-  const Case c("gpt2_a");
+  const GenerateCase c("gpt2_a");
   const GenerateResult r = generate(c.model, c.batch_prompts(), c.greedy(0));
   EXPECT_EQ(r.ids, (std::vector<std::vector<std::int64_t>>{{}, {}}));
   EXPECT_EQ(r.logits.shape(), Shape({0, 2, 211}));
 }
 
 TEST(Generate, ConcurrentRequestsShareOneConstModel) {
-  const Case c("llama_gqa");
+  const GenerateCase c("llama_gqa");
   const auto expected = c.data.expected.to_int64("batch.greedy.sequences");
   const std::int64_t width = c.data.inputs.to_int64("genbatch.input_ids").dim(1);
   std::vector<GenerateResult> results(4);
@@ -217,7 +217,7 @@ std::string error_of(const DecoderModel& model, const std::vector<std::vector<st
 }
 
 TEST(Generate, BadRequestsAreErrorsNamingTheProblem) {
-  const Case c("gpt2_a");  // vocab 211, 64 positions
+  const GenerateCase c("gpt2_a");  // vocab 211, 64 positions
   const GenerateOptions o = c.greedy(5);
   EXPECT_TRUE(mentions(error_of(c.model, {}, o), "no prompts"));
   EXPECT_TRUE(mentions(error_of(c.model, {{1, 2}, {}}, o), "prompt 1 is empty"));
@@ -240,7 +240,7 @@ TEST(Generate, BadRequestsAreErrorsNamingTheProblem) {
 
 TEST(Generate, RotaryModelsHaveNoPositionLimit) {
   // LLaMA's max_position_embeddings (128 here) sizes the rotary cache; it is no hard limit.
-  const Case c("llama_a");
+  const GenerateCase c("llama_a");
   EXPECT_EQ(error_of(c.model, {std::vector<std::int64_t>(130, 5)}, c.greedy(3)), "no error");
 }
 

@@ -7,24 +7,19 @@
 namespace qkv {
 namespace {
 
-struct Case : test::HfCase {
+struct Seq2SeqCase : test::HfCase {
   EncoderDecoderModel model;
-  explicit Case(const std::string& n) : HfCase(n), model(std::get<EncoderDecoderModel>(load(dir))) {}
+  explicit Seq2SeqCase(const std::string& n) : HfCase(n), model(std::get<EncoderDecoderModel>(load(dir))) {}
 };
-void expect_ids_equal(const Tensor<std::int64_t>& got, const Tensor<std::int64_t>& ref, const std::string& what) {
-  ASSERT_EQ(got.shape(), ref.shape()) << what;
-  for (std::int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(got.data()[i], ref.data()[i]) << what << " at flat index " << i;
-}
-
 // Runs greedy on the case's `group` inputs and compares with `<prefix>.sequences` / `.scores`.
-void expect_greedy_matches(const Case& c, const std::string& group, const std::string& prefix, const GenerationConfig& config) {
+void expect_greedy_matches(const Seq2SeqCase& c, const std::string& group, const std::string& prefix, const GenerationConfig& config) {
   const auto ids = c.inputs.to_int64(group + ".input_ids"), mask = c.inputs.to_int64(group + ".attention_mask");
   GreedyOptions options;
   options.max_new_tokens = 10;
   options.output_scores = true;
   const GenerationOutput out = generate_greedy(c.model, ids, mask, config, options);
   const std::string tag = c.name + " " + prefix;
-  expect_ids_equal(out.sequences, c.expected.to_int64(prefix + ".sequences"), tag + ".sequences");
+  test::expect_ids_equal(out.sequences, c.expected.to_int64(prefix + ".sequences"), tag + ".sequences");
   const Tensor<float> scores = c.expected.to_float(prefix + ".scores");  // [steps, B, V]
   ASSERT_EQ(std::int64_t(out.scores.size()), scores.dim(0)) << tag;
   for (std::int64_t s = 0; s < scores.dim(0); ++s)
@@ -34,20 +29,20 @@ void expect_greedy_matches(const Case& c, const std::string& group, const std::s
 class Greedy : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(Greedy, SingleAndPaddedBatchMatchTransformers) {
-  const Case c(GetParam());
+  const Seq2SeqCase c(GetParam());
   expect_greedy_matches(c, "single", "single.greedy", c.config);
   expect_greedy_matches(c, "batch", "batch.greedy", c.config);
 }
 
 TEST_P(Greedy, RowsStopAtEosAndArePaddedUntilAllAreDone) {
-  const Case c(GetParam());
+  const Seq2SeqCase c(GetParam());
   GenerationConfig config = c.config;
   config.eos_token_ids = {c.expected.to_int64("batch.eos_alt.eos_token_id")(0)};
   expect_greedy_matches(c, "batch", "batch.eos_alt.greedy", config);
 }
 
 TEST_P(Greedy, StreamsEveryNewIdOfUnfinishedRowsAndStopsWhenAsked) {
-  const Case c(GetParam());
+  const Seq2SeqCase c(GetParam());
   GenerationConfig config = c.config;
   config.eos_token_ids = {c.expected.to_int64("batch.eos_alt.eos_token_id")(0)};
   const auto ids = c.inputs.to_int64("batch.input_ids"), mask = c.inputs.to_int64("batch.attention_mask");
@@ -74,7 +69,7 @@ TEST_P(Greedy, StreamsEveryNewIdOfUnfinishedRowsAndStopsWhenAsked) {
 INSTANTIATE_TEST_SUITE_P(Hf, Greedy, ::testing::Values("t5_a", "bart_a", "marian_a"));
 
 TEST(Greedy, RefusesBadArguments) {
-  const Case c("bart_a");
+  const Seq2SeqCase c("bart_a");
   const auto ids = c.inputs.to_int64("single.input_ids");
   GreedyOptions options;
   options.max_new_tokens = -1;

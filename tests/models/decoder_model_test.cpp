@@ -7,7 +7,7 @@ namespace {
 
 // fixtures/models_decoder_pre_gelu: embed + learned positions, 2 pre-LN gelu layers with a
 // causal mask, final LayerNorm, untied LM head.
-DecoderModel load_fixture(test::FixtureModel& f) {
+DecoderModel load_decoder_fixture(test::FixtureModel& f) {
   TransformerConfig c = test::fixture_config();
   c.decoder_layers = 2;
   c.positions = PositionKind::learned;
@@ -19,7 +19,7 @@ DecoderModel load_fixture(test::FixtureModel& f) {
 
 TEST(DecoderModel, HiddenStatesAndLogitsMatchTorch) {
   test::FixtureModel f("models_decoder_pre_gelu");
-  const DecoderModel model = load_fixture(f);
+  const DecoderModel model = load_decoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto padding = test::padding_of(mask);
   test::for_each_isa([&](Isa) {
@@ -33,7 +33,7 @@ TEST(DecoderModel, HiddenStatesAndLogitsMatchTorch) {
 
 TEST(DecoderModel, PaddingNeverChangesASequence) {
   test::FixtureModel f("models_decoder_pre_gelu");
-  const DecoderModel model = load_fixture(f);
+  const DecoderModel model = load_decoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto batch = model.forward(ids, mask);
   for (std::int64_t b = 0; b < ids.dim(0); ++b) {
@@ -45,7 +45,7 @@ TEST(DecoderModel, PaddingNeverChangesASequence) {
 
 TEST(DecoderModel, CausalAttentionNeverLooksAhead) {
   test::FixtureModel f("models_decoder_pre_gelu");
-  const DecoderModel model = load_fixture(f);
+  const DecoderModel model = load_decoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids");
   const auto out = model.forward(ids, {}, ForwardOptions::with_attentions());
   for (const auto& a : out.attentions)

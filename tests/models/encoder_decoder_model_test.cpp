@@ -7,7 +7,7 @@ namespace {
 
 // fixtures/models_seq2seq_{pre_gelu,post_relu}: nn.Transformer with a shared embedding
 // (x sqrt(d)) + sinusoidal positions and an LM head.
-EncoderDecoderModel load_fixture(test::FixtureModel& f, bool pre) {
+EncoderDecoderModel load_encoder_decoder_fixture(test::FixtureModel& f, bool pre) {
   TransformerConfig c = test::fixture_config();
   c.encoder_layers = 2, c.decoder_layers = 2;
   c.positions = PositionKind::sinusoidal;
@@ -23,7 +23,7 @@ class Seq2Seq : public ::testing::TestWithParam<const char*> {};
 TEST_P(Seq2Seq, EncoderOutputAndLogitsMatchTorch) {
   const std::string name = GetParam();
   test::FixtureModel f(name);
-  const EncoderDecoderModel model = load_fixture(f, name.find("pre") != std::string::npos);
+  const EncoderDecoderModel model = load_encoder_decoder_fixture(f, name.find("pre") != std::string::npos);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto dec = f.file.to_int64("inputs.decoder_input_ids"), dec_mask = f.file.to_int64("inputs.decoder_attention_mask");
   const auto source_padding = test::padding_of(mask), target_padding = test::padding_of(dec_mask);
@@ -41,7 +41,7 @@ TEST_P(Seq2Seq, EncoderOutputAndLogitsMatchTorch) {
 TEST_P(Seq2Seq, PaddingNeverChangesASequence) {
   const std::string name = GetParam();
   test::FixtureModel f(name);
-  const EncoderDecoderModel model = load_fixture(f, name.find("pre") != std::string::npos);
+  const EncoderDecoderModel model = load_encoder_decoder_fixture(f, name.find("pre") != std::string::npos);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto dec = f.file.to_int64("inputs.decoder_input_ids"), dec_mask = f.file.to_int64("inputs.decoder_attention_mask");
   const auto batch = model.forward(ids, mask, dec, dec_mask, ForwardOptions::with_attentions());
@@ -76,7 +76,7 @@ TEST(EncoderDecoderModel, StoredTensorsTheConfigDoesNotUseAreAnError) {
 
 TEST(EncoderDecoderModel, MismatchedBatchIsAnError) {
   test::FixtureModel f("models_seq2seq_pre_gelu");
-  const EncoderDecoderModel model = load_fixture(f, true);
+  const EncoderDecoderModel model = load_encoder_decoder_fixture(f, true);
   Tensor<std::int64_t> src({2, 3}, 1), tgt({1, 2}, 1);
   EXPECT_THROW(model.forward(src, {}, tgt), Error);
 }

@@ -7,7 +7,7 @@ namespace {
 
 // fixtures/models_encoder_post_relu: embed * sqrt(d) + sinusoidal positions, 2 post-LN relu
 // nn.TransformerEncoderLayers, classifier on the first token.
-EncoderModel load_fixture(test::FixtureModel& f) {
+EncoderModel load_encoder_fixture(test::FixtureModel& f) {
   TransformerConfig c = test::fixture_config();
   c.encoder_layers = 2, c.num_labels = 3;
   c.positions = PositionKind::sinusoidal;
@@ -19,7 +19,7 @@ EncoderModel load_fixture(test::FixtureModel& f) {
 
 TEST(EncoderModel, HiddenStatesAndClassProbabilitiesMatchTorch) {
   test::FixtureModel f("models_encoder_post_relu");
-  const EncoderModel model = load_fixture(f);
+  const EncoderModel model = load_encoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto padding = test::padding_of(mask);
   test::for_each_isa([&](Isa) {
@@ -32,7 +32,7 @@ TEST(EncoderModel, HiddenStatesAndClassProbabilitiesMatchTorch) {
 
 TEST(EncoderModel, PaddingNeverChangesASequence) {
   test::FixtureModel f("models_encoder_post_relu");
-  const EncoderModel model = load_fixture(f);
+  const EncoderModel model = load_encoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto batch = model.forward(ids, mask, ForwardOptions::with_attentions());
   for (std::int64_t b = 0; b < ids.dim(0); ++b) {
@@ -46,7 +46,7 @@ TEST(EncoderModel, PaddingNeverChangesASequence) {
 
 TEST(EncoderModel, LengthsGiveTheSameResultAsTheMask) {
   test::FixtureModel f("models_encoder_post_relu");
-  const EncoderModel model = load_fixture(f);
+  const EncoderModel model = load_encoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto from_lengths = attention_mask_from_lengths({test::valid_length(mask, 0), test::valid_length(mask, 1)}, 9);
   for (std::int64_t i = 0; i < mask.numel(); ++i) EXPECT_EQ(from_lengths.data()[i], mask.data()[i]);
@@ -56,7 +56,7 @@ TEST(EncoderModel, LengthsGiveTheSameResultAsTheMask) {
 
 TEST(EncoderModel, AttentionsSumToOneAndIgnorePaddedKeys) {
   test::FixtureModel f("models_encoder_post_relu");
-  const EncoderModel model = load_fixture(f);
+  const EncoderModel model = load_encoder_fixture(f);
   const auto ids = f.file.to_int64("inputs.input_ids"), mask = f.file.to_int64("inputs.attention_mask");
   const auto out = model.forward(ids, mask, ForwardOptions::with_attentions());
   ASSERT_EQ(out.attentions.size(), 2u);
@@ -79,7 +79,7 @@ TEST(EncoderModel, AttentionsSumToOneAndIgnorePaddedKeys) {
 
 TEST(EncoderModel, BadInputsAreErrors) {
   test::FixtureModel f("models_encoder_post_relu");
-  const EncoderModel model = load_fixture(f);
+  const EncoderModel model = load_encoder_fixture(f);
   Tensor<std::int64_t> ids({1, 3}, 1);
   ids(0, 2) = 50;  // vocabulary is 50
   EXPECT_THROW(model.forward(ids), Error);

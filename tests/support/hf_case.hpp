@@ -60,6 +60,12 @@ inline void write_json(const std::string& path, const nlohmann::json& j) {
   out << j.dump(2);
 }
 
+// Token ids (generated sequences) must match exactly.
+inline void expect_ids_equal(const Tensor<std::int64_t>& got, const Tensor<std::int64_t>& ref, const std::string& what) {
+  ASSERT_EQ(got.shape(), ref.shape()) << what;
+  for (std::int64_t i = 0; i < got.numel(); ++i) EXPECT_EQ(got.data()[i], ref.data()[i]) << what << " at flat index " << i;
+}
+
 // Tensors by name, widened to float32, for building modified checkpoints.
 using NamedTensors = std::map<std::string, Tensor<float>>;
 

@@ -72,6 +72,12 @@ inline void write_case_variant(const std::string& name, const std::string& out_d
   write_case(out_dir, name, edit_config, weights);
 }
 
+// Succeeds when `message` (typically a load error) contains `part`, and prints both otherwise.
+inline ::testing::AssertionResult contains(const std::string& message, const std::string& part) {
+  if (message.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "'" << message << "' lacks '" << part << "'";
+}
+
 // Moves a tensor to another name.
 inline void rename(Weights& w, const std::string& from, const std::string& to) {
   auto node = w.extract(from);

@@ -8,10 +8,10 @@
 namespace qkv {
 namespace {
 
-constexpr double kTol = 1e-5;
+constexpr double kBertTol = 1e-5;
 constexpr std::int64_t kVocab = 199, kWidth = 32;
 
-EncoderModel load_case(const std::string& dir) { return std::get<EncoderModel>(load(dir)); }
+EncoderModel load_bert_case(const std::string& dir) { return std::get<EncoderModel>(load(dir)); }
 
 ForwardOptions all_outputs(const Tensor<std::int64_t>& token_types) {
   ForwardOptions options;
@@ -22,9 +22,9 @@ ForwardOptions all_outputs(const Tensor<std::int64_t>& token_types) {
 
 // Everything BertModel returns for the `group` inputs ("single" or "batch", with token_type_ids),
 // compared on valid positions only (the batch is right-padded).
-void expect_matches_reference(const std::string& group) {
+void expect_bert_matches_reference(const std::string& group) {
   const test::HfCase ref("bert_a");
-  const EncoderModel model = load_case(ref.dir);
+  const EncoderModel model = load_bert_case(ref.dir);
   const auto ids = ref.inputs.to_int64(group + ".input_ids");
   const auto mask = ref.inputs.to_int64(group + ".attention_mask");
   const auto types = ref.inputs.to_int64(group + ".token_type_ids");
@@ -32,24 +32,24 @@ void expect_matches_reference(const std::string& group) {
   const std::string what = "bert_a " + group + ".";
   test::for_each_isa([&](Isa) {
     const EncoderOutput out = model.forward(ids, mask, all_outputs(types));
-    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), kTol,
+    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), kBertTol,
                        what + "last_hidden_state", test::valid_rows(padding, kWidth));
-    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), kTol,
+    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), kBertTol,
                              what + "hidden_states", test::valid_rows(padding, kWidth));
-    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), kTol, what + "attentions",
+    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), kBertTol, what + "attentions",
                              test::valid_queries(padding, 4, ids.dim(1)));
     // The pooler reads position 0, which is valid in every row.
-    test::expect_close(out.pooler_output, ref.expected.to_float(group + ".pooler_output"), kTol, what + "pooler_output");
+    test::expect_close(out.pooler_output, ref.expected.to_float(group + ".pooler_output"), kBertTol, what + "pooler_output");
     EXPECT_TRUE(out.logits.view().empty());  // BertModel has no head
   });
 }
 
-TEST(HfBert, SingleMatchesHuggingFace) { expect_matches_reference("single"); }
-TEST(HfBert, PaddedBatchMatchesHuggingFace) { expect_matches_reference("batch"); }
+TEST(HfBert, SingleMatchesHuggingFace) { expect_bert_matches_reference("single"); }
+TEST(HfBert, PaddedBatchMatchesHuggingFace) { expect_bert_matches_reference("batch"); }
 
 TEST(HfBert, TokenTypesDefaultToZero) {
   const test::HfCase ref("bert_a");
-  const EncoderModel model = load_case(ref.dir);
+  const EncoderModel model = load_bert_case(ref.dir);
   const auto ids = ref.inputs.to_int64("single.input_ids");
   const Tensor<std::int64_t> zeros(ids.shape(), 0);
   ForwardOptions options;
@@ -60,7 +60,7 @@ TEST(HfBert, TokenTypesDefaultToZero) {
 }
 
 TEST(HfBert, ConfigMapsOntoTheModel) {
-  const EncoderModel model = load_case(test::data_path("hf/bert_a"));
+  const EncoderModel model = load_bert_case(test::data_path("hf/bert_a"));
   EXPECT_EQ(model.config.vocab_size, kVocab);
   EXPECT_EQ(model.config.ffn_dim, 37);
   EXPECT_EQ(model.config.activation, Activation::gelu_erf);  // "gelu" is the exact erf GELU
@@ -112,7 +112,7 @@ TEST(HfBert, MaskedLmHeadOnAPretrainingCheckpoint) {
   test::TempDir tmp;
   test::write_case(tmp.path(), "bert_a", [](nlohmann::json& c) { c["architectures"] = {"BertForPreTraining"}; }, tensors,
                    buffers);
-  const EncoderModel model = load_case(tmp.path());
+  const EncoderModel model = load_bert_case(tmp.path());
   ASSERT_FALSE(model.mlm_head.empty());
   EXPECT_EQ(model.mlm_head.decoder.linear.weight.data(), model.input.tokens.weight.data());  // tied
 
@@ -151,11 +151,11 @@ TEST(HfBert, MaskedLmHeadOnAPretrainingCheckpoint) {
     ForwardOptions options;
     options.token_type_ids = types.view();
     const EncoderOutput out = model.forward(ids, mask, options);
-    test::expect_close(out.last_hidden_state, h, kTol, "pretraining checkpoint last_hidden_state",
+    test::expect_close(out.last_hidden_state, h, kBertTol, "pretraining checkpoint last_hidden_state",
                        test::valid_rows(padding, kWidth));
-    test::expect_close(out.pooler_output, ref.expected.to_float("batch.pooler_output"), kTol,
+    test::expect_close(out.pooler_output, ref.expected.to_float("batch.pooler_output"), kBertTol,
                        "pretraining checkpoint pooler_output");
-    test::expect_close(out.logits, expected, kTol, "masked-LM logits", test::valid_rows(padding, kVocab));
+    test::expect_close(out.logits, expected, kBertTol, "masked-LM logits", test::valid_rows(padding, kVocab));
   });
   EXPECT_THROW(model.classify(ids, mask), Error);
 }
@@ -174,7 +174,7 @@ TEST(HfBert, SequenceClassificationOnThePooledOutput) {
                      c["label2id"] = {{"neg", 0}, {"neutral", 1}, {"pos", 2}};
                    },
                    tensors);
-  const EncoderModel model = load_case(tmp.path());
+  const EncoderModel model = load_bert_case(tmp.path());
   EXPECT_EQ(model.config.num_labels, 3);
 
   const auto ids = ref.inputs.to_int64("batch.input_ids"), mask = ref.inputs.to_int64("batch.attention_mask");
@@ -197,8 +197,8 @@ TEST(HfBert, SequenceClassificationOnThePooledOutput) {
   ForwardOptions options;
   options.token_type_ids = types.view();
   test::for_each_isa([&](Isa) {
-    test::expect_close(model.forward(ids, mask, options).logits, logits, kTol, "sequence classification logits");
-    test::expect_close(model.classify(ids, mask, options), probs, kTol, "sequence classification probabilities");
+    test::expect_close(model.forward(ids, mask, options).logits, logits, kBertTol, "sequence classification logits");
+    test::expect_close(model.classify(ids, mask, options), probs, kBertTol, "sequence classification probabilities");
   });
 
   // The classifier's shape must agree with id2label.
@@ -208,7 +208,7 @@ TEST(HfBert, SequenceClassificationOnThePooledOutput) {
 }
 
 // Loads bert_a's weights (as `tensors`) with config.json edited; returns the qkv::Error's message.
-std::string load_error(const std::function<void(nlohmann::json&)>& edit, const test::NamedTensors& tensors) {
+std::string bert_load_error(const std::function<void(nlohmann::json&)>& edit, const test::NamedTensors& tensors) {
   test::TempDir tmp;
   test::write_case(tmp.path(), "bert_a", edit, tensors);
   return test::error_of([&] { load(tmp.path()); });
@@ -221,46 +221,46 @@ void expect_mentions(const std::string& message, const std::vector<std::string>&
 
 TEST(HfBert, InvalidConfigsAreErrorsNamingTheField) {
   const test::NamedTensors tensors = test::read_tensors(test::data_path("hf/bert_a/model.safetensors"));
-  expect_mentions(load_error([](nlohmann::json& c) { c["num_attention_heads"] = 5; }, tensors),
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["num_attention_heads"] = 5; }, tensors),
                   {"config.json", "\"num_attention_heads\"", "\"hidden_size\""});
-  expect_mentions(load_error([](nlohmann::json& c) { c["num_hidden_layers"] = -2; }, tensors),
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["num_hidden_layers"] = -2; }, tensors),
                   {"config.json", "\"num_hidden_layers\""});
-  expect_mentions(load_error([](nlohmann::json& c) { c["hidden_act"] = "mish"; }, tensors), {"\"hidden_act\"", "mish"});
-  expect_mentions(load_error([](nlohmann::json& c) { c["position_embedding_type"] = "relative_key"; }, tensors),
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["hidden_act"] = "mish"; }, tensors), {"\"hidden_act\"", "mish"});
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["position_embedding_type"] = "relative_key"; }, tensors),
                   {"\"position_embedding_type\"", "relative_key"});
-  expect_mentions(load_error([](nlohmann::json& c) { c["is_decoder"] = true; }, tensors), {"\"is_decoder\""});
-  expect_mentions(load_error([](nlohmann::json& c) { c["layer_norm_eps"] = "tiny"; }, tensors), {"\"layer_norm_eps\""});
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["is_decoder"] = true; }, tensors), {"\"is_decoder\""});
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["layer_norm_eps"] = "tiny"; }, tensors), {"\"layer_norm_eps\""});
 }
 
 TEST(HfBert, WeightErrorsNameTheTensor) {
   const test::NamedTensors all = test::read_tensors(test::data_path("hf/bert_a/model.safetensors"));
   // More layers than stored.
-  expect_mentions(load_error([](nlohmann::json& c) { c["num_hidden_layers"] = 3; }, all), {"encoder.layer.2."});
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["num_hidden_layers"] = 3; }, all), {"encoder.layer.2."});
   // intermediate_size disagreeing with the file: names the tensor and both shapes.
-  expect_mentions(load_error([](nlohmann::json& c) { c["intermediate_size"] = 40; }, all),
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["intermediate_size"] = 40; }, all),
                   {"encoder.layer.0.intermediate.dense.weight", "[40, 32]", "[37, 32]"});
   // type_vocab_size disagreeing with the file.
-  expect_mentions(load_error([](nlohmann::json& c) { c["type_vocab_size"] = 1; }, all),
+  expect_mentions(bert_load_error([](nlohmann::json& c) { c["type_vocab_size"] = 1; }, all),
                   {"embeddings.token_type_embeddings.weight"});
   // A missing tensor.
   test::NamedTensors tensors = test::read_tensors(test::data_path("hf/bert_a/model.safetensors"));
   tensors.erase("encoder.layer.1.attention.output.LayerNorm.bias");
-  expect_mentions(load_error({}, tensors), {"encoder.layer.1.attention.output.LayerNorm.bias"});
+  expect_mentions(bert_load_error({}, tensors), {"encoder.layer.1.attention.output.LayerNorm.bias"});
   // An unexpected tensor.
   tensors = test::read_tensors(test::data_path("hf/bert_a/model.safetensors"));
   tensors.emplace("qa_outputs.weight", Tensor<float>({2, kWidth}));
-  expect_mentions(load_error({}, tensors), {"qa_outputs.weight", "not used"});
+  expect_mentions(bert_load_error({}, tensors), {"qa_outputs.weight", "not used"});
   // A per-token classifier (BertForTokenClassification) has no pooler.
   tensors = prefixed_bert_a();
   tensors.erase("bert.pooler.dense.weight");
   tensors.erase("bert.pooler.dense.bias");
   tensors.emplace("classifier.weight", Tensor<float>({2, kWidth}));
   tensors.emplace("classifier.bias", Tensor<float>({2}));
-  expect_mentions(load_error({}, tensors), {"classifier.weight", "pooler"});
+  expect_mentions(bert_load_error({}, tensors), {"classifier.weight", "pooler"});
 }
 
 TEST(HfBert, OutOfRangeInputsAreErrors) {
-  const EncoderModel model = load_case(test::data_path("hf/bert_a"));
+  const EncoderModel model = load_bert_case(test::data_path("hf/bert_a"));
   Tensor<std::int64_t> ids({1, 3}, 5);
   ids(0, 2) = kVocab;
   std::string message = test::error_of([&] { model.forward(ids); });

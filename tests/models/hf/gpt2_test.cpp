@@ -6,15 +6,15 @@
 namespace qkv {
 namespace {
 
-constexpr double kTol = 1e-5;
+constexpr double kGpt2Tol = 1e-5;
 
-DecoderModel load_case(const std::string& dir) { return std::get<DecoderModel>(load(dir)); }
+DecoderModel load_gpt2_case(const std::string& dir) { return std::get<DecoderModel>(load(dir)); }
 
 // Everything HF returns for a forward pass on the `group` inputs ("single" or "batch"), compared
 // on valid positions only (the batch is right-padded).
-void expect_matches_reference(const std::string& case_name, const std::string& group) {
+void expect_gpt2_matches_reference(const std::string& case_name, const std::string& group) {
   const test::HfCase ref(case_name);
-  const DecoderModel model = load_case(ref.dir);
+  const DecoderModel model = load_gpt2_case(ref.dir);
   const auto ids = ref.inputs.to_int64(group + ".input_ids");
   const auto mask = ref.inputs.to_int64(group + ".attention_mask");
   const auto padding = test::padding_from_mask(mask);
@@ -24,25 +24,25 @@ void expect_matches_reference(const std::string& case_name, const std::string& g
   const std::string what = case_name + " " + group + ".";
   test::for_each_isa([&](Isa) {
     const DecoderOutput out = model.forward(ids, mask, options);
-    test::expect_close(out.logits, ref.expected.to_float(group + ".logits"), kTol, what + "logits",
+    test::expect_close(out.logits, ref.expected.to_float(group + ".logits"), kGpt2Tol, what + "logits",
                        test::valid_rows(padding, 211));
-    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), kTol,
+    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), kGpt2Tol,
                        what + "last_hidden_state", test::valid_rows(padding, 32));
-    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), kTol,
+    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), kGpt2Tol,
                              what + "hidden_states", test::valid_rows(padding, 32));
-    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), kTol, what + "attentions",
+    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), kGpt2Tol, what + "attentions",
                              test::valid_queries(padding, 4, length));
   });
 }
 
-TEST(HfGpt2, SingleMatchesHuggingFace) { expect_matches_reference("gpt2_a", "single"); }
-TEST(HfGpt2, PaddedBatchMatchesHuggingFace) { expect_matches_reference("gpt2_a", "batch"); }
+TEST(HfGpt2, SingleMatchesHuggingFace) { expect_gpt2_matches_reference("gpt2_a", "single"); }
+TEST(HfGpt2, PaddedBatchMatchesHuggingFace) { expect_gpt2_matches_reference("gpt2_a", "batch"); }
 // F16 weights widened exactly: the references were computed in float32 from the rounded weights.
-TEST(HfGpt2, Fp16SingleMatchesHuggingFace) { expect_matches_reference("gpt2_a_fp16", "single"); }
-TEST(HfGpt2, Fp16PaddedBatchMatchesHuggingFace) { expect_matches_reference("gpt2_a_fp16", "batch"); }
+TEST(HfGpt2, Fp16SingleMatchesHuggingFace) { expect_gpt2_matches_reference("gpt2_a_fp16", "single"); }
+TEST(HfGpt2, Fp16PaddedBatchMatchesHuggingFace) { expect_gpt2_matches_reference("gpt2_a_fp16", "batch"); }
 
 TEST(HfGpt2, ConfigMapsOntoTheModel) {
-  const DecoderModel model = load_case(test::data_path("hf/gpt2_a"));
+  const DecoderModel model = load_gpt2_case(test::data_path("hf/gpt2_a"));
   EXPECT_EQ(model.config.vocab_size, 211);
   EXPECT_EQ(model.config.d_model, 32);
   EXPECT_EQ(model.config.num_heads, 4);
@@ -70,9 +70,9 @@ TEST(HfGpt2, UnprefixedCheckpointWithMaskBuffersLoads) {
   }
   test::TempDir tmp;
   test::write_case(tmp.path(), "gpt2_a", {}, tensors);
-  const DecoderModel model = load_case(tmp.path());
+  const DecoderModel model = load_gpt2_case(tmp.path());
   const auto ids = ref.inputs.to_int64("batch.input_ids"), mask = ref.inputs.to_int64("batch.attention_mask");
-  test::expect_close(model.forward(ids, mask).logits, ref.expected.to_float("batch.logits"), kTol, "unprefixed gpt2 logits",
+  test::expect_close(model.forward(ids, mask).logits, ref.expected.to_float("batch.logits"), kGpt2Tol, "unprefixed gpt2 logits",
                      test::valid_rows(test::padding_from_mask(mask), 211));
 }
 
@@ -85,17 +85,17 @@ TEST(HfGpt2, UntiedLmHeadIsReadFromTheFile) {
   tensors.emplace("lm_head.weight", std::move(head));
   test::TempDir tmp;
   test::write_case(tmp.path(), "gpt2_a", [](nlohmann::json& c) { c["tie_word_embeddings"] = false; }, tensors);
-  const DecoderModel model = load_case(tmp.path());
+  const DecoderModel model = load_gpt2_case(tmp.path());
   EXPECT_NE(model.lm_head.linear.weight.data(), model.input.tokens.weight.data());
   const auto ids = ref.inputs.to_int64("single.input_ids");
   Tensor<float> doubled = ref.expected.to_float("single.logits");
   for (std::int64_t i = 0; i < doubled.numel(); ++i) doubled.data()[i] *= 2.0f;
-  test::expect_close(model.forward(ids).logits, doubled, kTol, "untied gpt2 logits");
+  test::expect_close(model.forward(ids).logits, doubled, kGpt2Tol, "untied gpt2 logits");
 
   // Untied but not stored: an error naming the tensor.
   tensors.erase("lm_head.weight");
   test::write_case(tmp.path(), "gpt2_a", [](nlohmann::json& c) { c["tie_word_embeddings"] = false; }, tensors);
-  const std::string message = test::error_of([&] { load_case(tmp.path()); });
+  const std::string message = test::error_of([&] { load_gpt2_case(tmp.path()); });
   EXPECT_NE(message.find("lm_head.weight"), std::string::npos) << message;
 }
 
@@ -106,18 +106,18 @@ TEST(HfGpt2, InverseLayerIndexScalingDividesScoresPerLayer) {
   test::TempDir tmp;
   test::write_case(tmp.path(), "gpt2_a", [](nlohmann::json& c) { c["scale_attn_by_inverse_layer_idx"] = true; },
                    test::read_tensors(ref.dir + "/model.safetensors"));
-  const DecoderModel model = load_case(tmp.path());
-  const DecoderModel plain = load_case(ref.dir);
+  const DecoderModel model = load_gpt2_case(tmp.path());
+  const DecoderModel plain = load_gpt2_case(ref.dir);
   EXPECT_FLOAT_EQ(model.layers.layers[0].self_attn.scale, plain.layers.layers[0].self_attn.scale);
   EXPECT_FLOAT_EQ(model.layers.layers[1].self_attn.scale, plain.layers.layers[1].self_attn.scale / 2.0f);
   const auto ids = ref.inputs.to_int64("single.input_ids");
   const auto out = model.forward(ids, {}, ForwardOptions::with_attentions());
   const Tensor<float> attentions = ref.expected.to_float("single.attentions");
-  test::expect_close(out.attentions[0], attentions.view().select(0), kTol, "layer 0 attentions");
+  test::expect_close(out.attentions[0], attentions.view().select(0), kGpt2Tol, "layer 0 attentions");
 }
 
 TEST(HfGpt2, OutOfRangeInputsAreErrors) {
-  const DecoderModel model = load_case(test::data_path("hf/gpt2_a"));
+  const DecoderModel model = load_gpt2_case(test::data_path("hf/gpt2_a"));
   Tensor<std::int64_t> ids({1, 3}, 5);
   ids(0, 1) = 211;  // vocab_size 211
   std::string message = test::error_of([&] { model.forward(ids); });

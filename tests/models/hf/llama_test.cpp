@@ -31,7 +31,7 @@ struct LlamaCase {
 
 // logits, last_hidden_state and (when the reference has them) hidden_states and attentions of the
 // `group` inputs (single or batch), at positions whose attention_mask is 1, on every ISA.
-void expect_matches_reference(const std::string& folder, const std::string& group) {
+void expect_llama_matches_reference(const std::string& folder, const std::string& group) {
   LlamaCase c(folder);
   const auto ids = c.inputs.to_int64(group + ".input_ids"), mask = c.inputs.to_int64(group + ".attention_mask");
   const auto padding = test::padding_of(mask);
@@ -61,21 +61,21 @@ void expect_matches_reference(const std::string& folder, const std::string& grou
   });
 }
 
-TEST(HfLlama, LlamaASingleMatchesTransformers) { expect_matches_reference("hf/llama_a", "single"); }
-TEST(HfLlama, LlamaABatchMatchesTransformers) { expect_matches_reference("hf/llama_a", "batch"); }
-TEST(HfLlama, LlamaGqaSingleMatchesTransformers) { expect_matches_reference("hf/llama_gqa", "single"); }
-TEST(HfLlama, LlamaGqaBatchMatchesTransformers) { expect_matches_reference("hf/llama_gqa", "batch"); }
+TEST(HfLlama, LlamaASingleMatchesTransformers) { expect_llama_matches_reference("hf/llama_a", "single"); }
+TEST(HfLlama, LlamaABatchMatchesTransformers) { expect_llama_matches_reference("hf/llama_a", "batch"); }
+TEST(HfLlama, LlamaGqaSingleMatchesTransformers) { expect_llama_matches_reference("hf/llama_gqa", "single"); }
+TEST(HfLlama, LlamaGqaBatchMatchesTransformers) { expect_llama_matches_reference("hf/llama_gqa", "batch"); }
 
 // Beyond the transformers cases: head_dim != hidden/heads with biases, GQA, YaRN and tied embeddings;
 // dynamic NTK past max_position_embeddings (batch only); llama3 with a blended frequency.
 TEST(HfLlama, HeadDimBiasesAndYarnMatchTheReimplementation) {
-  for (const char* g : {"single", "batch"}) expect_matches_reference("fixtures/llama_headdim_yarn", g);
+  for (const char* g : {"single", "batch"}) expect_llama_matches_reference("fixtures/llama_headdim_yarn", g);
 }
 TEST(HfLlama, DynamicNtkMatchesTheReimplementation) {
-  for (const char* g : {"single", "batch"}) expect_matches_reference("fixtures/llama_dynamic", g);
+  for (const char* g : {"single", "batch"}) expect_llama_matches_reference("fixtures/llama_dynamic", g);
 }
 TEST(HfLlama, Llama3RopeMatchesTheReimplementation) {
-  for (const char* g : {"single", "batch"}) expect_matches_reference("fixtures/llama_llama3", g);
+  for (const char* g : {"single", "batch"}) expect_llama_matches_reference("fixtures/llama_llama3", g);
 }
 
 TEST(HfLlama, ReadsTheConfig) {

@@ -10,11 +10,11 @@ namespace {
 // tests/data/hf/t5_a: T5ForConditionalGeneration, vocab 157, d_model 32, 4 heads of d_kv 8,
 // d_ff 37, 2 + 2 layers, 8 buckets, max_distance 20, relu, tied embeddings. T5 has no attention
 // scaling and is worse conditioned than the others: the refs README asks for 1e-4.
-constexpr double kRtol = 1e-4;
-const std::string kCase = "t5_a";
+constexpr double kT5Rtol = 1e-4;
+const std::string kT5Case = "t5_a";
 
 TEST(HfT5, LoadsAsAnEncoderDecoderModel) {
-  const Model model = load(test::hf_case_dir(kCase));
+  const Model model = load(test::hf_case_dir(kT5Case));
   ASSERT_TRUE(std::holds_alternative<EncoderDecoderModel>(model));
   const auto& m = std::get<EncoderDecoderModel>(model);
   EXPECT_EQ(m.encoder.layers.size(), 2u);
@@ -27,13 +27,13 @@ TEST(HfT5, LoadsAsAnEncoderDecoderModel) {
 }
 
 TEST(HfT5, SingleSequenceMatchesHf) {
-  const auto model = test::load_seq2seq(test::hf_case_dir(kCase));
-  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kCase, "single", kRtol); });
+  const auto model = test::load_seq2seq(test::hf_case_dir(kT5Case));
+  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kT5Case, "single", kT5Rtol); });
 }
 
 TEST(HfT5, RightPaddedBatchMatchesHf) {
-  const auto model = test::load_seq2seq(test::hf_case_dir(kCase));
-  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kCase, "batch", kRtol); });
+  const auto model = test::load_seq2seq(test::hf_case_dir(kT5Case));
+  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kT5Case, "batch", kT5Rtol); });
 }
 
 TEST(HfT5, UntiedHeadIsNotRescaled) {
@@ -41,7 +41,7 @@ TEST(HfT5, UntiedHeadIsNotRescaled) {
   // untied lm_head equal to shared gives sqrt(32) times the reference logits.
   test::TempDir dir;
   test::write_case_variant(
-      kCase, dir.path(), [](nlohmann::json& c) { c["tie_word_embeddings"] = false; },
+      kT5Case, dir.path(), [](nlohmann::json& c) { c["tie_word_embeddings"] = false; },
       [](test::Weights& w) { w.emplace("lm_head.weight", Tensor<float>::copy_of(w.at("shared.weight"))); });
   const auto model = test::load_seq2seq(dir.path());
   EXPECT_EQ(model.lm_head.input_scale, 1.0f);
@@ -49,17 +49,17 @@ TEST(HfT5, UntiedHeadIsNotRescaled) {
   const auto out = model.forward(inputs.to_int64("single.input_ids"), {}, inputs.to_int64("single.decoder_input_ids"));
   Tensor<float> expected = test::open_data("hf/t5_a/expected.safetensors").to_float("single.logits");
   for (std::int64_t i = 0; i < expected.numel(); ++i) expected.data()[i] *= std::sqrt(32.0f);
-  test::expect_close(out.logits, expected, kRtol, "untied logits");
+  test::expect_close(out.logits, expected, kT5Rtol, "untied logits");
 }
 
 TEST(HfT5, EmbeddingStoredUnderAnAliasIsAccepted) {
   // Some conversions keep encoder.embed_tokens / decoder.embed_tokens rather than shared.
   test::TempDir dir;
-  test::write_case_variant(kCase, dir.path(), {}, [](test::Weights& w) {
+  test::write_case_variant(kT5Case, dir.path(), {}, [](test::Weights& w) {
     w.emplace("decoder.embed_tokens.weight", Tensor<float>::copy_of(w.at("shared.weight")));
     test::rename(w, "shared.weight", "encoder.embed_tokens.weight");
   });
-  test::expect_seq2seq_matches(test::load_seq2seq(dir.path()), kCase, "single", kRtol);
+  test::expect_seq2seq_matches(test::load_seq2seq(dir.path()), kT5Case, "single", kT5Rtol);
 }
 
 TEST(HfT5, HeadWidthDKvIndependentOfDModel) {
@@ -68,7 +68,7 @@ TEST(HfT5, HeadWidthDKvIndependentOfDModel) {
   // unchanged.
   test::TempDir dir;
   test::write_case_variant(
-      kCase, dir.path(), [](nlohmann::json& c) { c["d_kv"] = 16; },
+      kT5Case, dir.path(), [](nlohmann::json& c) { c["d_kv"] = 16; },
       [](test::Weights& w) {
         for (auto& [name, t] : w) {
           const bool attn = name.find("Attention.") != std::string::npos && name.find("relative") == std::string::npos;
@@ -89,7 +89,7 @@ TEST(HfT5, HeadWidthDKvIndependentOfDModel) {
   const auto model = test::load_seq2seq(dir.path());
   EXPECT_EQ(model.config.head_dim(), 16);
   EXPECT_EQ(model.decoder.layers[1].cross_attn.head_dim(), 16);
-  test::expect_seq2seq_matches(model, kCase, "batch", kRtol);
+  test::expect_seq2seq_matches(model, kT5Case, "batch", kT5Rtol);
 }
 
 TEST(HfT5, FeedForwardProjSelectsActivationAndGate) {
@@ -104,7 +104,7 @@ TEST(HfT5, FeedForwardProjSelectsActivationAndGate) {
     SCOPED_TRACE(k.proj);
     test::TempDir dir;
     test::write_case_variant(
-        kCase, dir.path(),
+        kT5Case, dir.path(),
         [&](nlohmann::json& c) {
           c["feed_forward_proj"] = k.proj;
           c.erase("dense_act_fn");  // derived from feed_forward_proj when absent, as in T5Config
@@ -134,7 +134,7 @@ TEST(HfT5, FeedForwardProjSelectsActivationAndGate) {
 TEST(HfT5, ErrorsNameWhatIsWrong) {
   auto load_variant = [](const std::function<void(nlohmann::json&)>& config, const std::function<void(test::Weights&)>& weights) {
     test::TempDir dir;
-    test::write_case_variant(kCase, dir.path(), config, weights);
+    test::write_case_variant(kT5Case, dir.path(), config, weights);
     return test::error_of([&] { test::load_seq2seq(dir.path()); });
   };
   auto contains = [](const std::string& message, const std::string& part) {
@@ -168,7 +168,7 @@ TEST(HfT5, ErrorsNameWhatIsWrong) {
                        "\"feed_forward_proj\" 'fancy-relu' must be '<activation>' or 'gated-<activation>'"));
   EXPECT_TRUE(contains(load_variant([](nlohmann::json& c) { c["dense_act_fn"] = "mish"; }, {}), "\"dense_act_fn\""));
 
-  const auto model = test::load_seq2seq(test::hf_case_dir(kCase));
+  const auto model = test::load_seq2seq(test::hf_case_dir(kT5Case));
   Tensor<std::int64_t> ids({1, 3}, 5), bad({1, 3}, 5);
   bad(0, 1) = 157;
   EXPECT_TRUE(contains(test::error_of([&] { model.forward(bad, {}, ids); }), "token id 157 at [0, 1] is out of range"));
