@@ -8,7 +8,10 @@ packed GEMM against oneDNN (and OpenBLAS when the program has it) at GPT-2-small
 BINARY defaults to build/bench/qkv_bench_ops_linear. "% peak" is qkv's GFLOP/s over
 threads x the fma_peak/<isa>/t1 row of the same run. GB/s (weights read per call) is given for
 M = 1 only; it measures DRAM bandwidth only for N = 50257, whose 154 MB of weights exceed the
-32 MB L3. On a shared machine absolute figures drift; ratios of neighbouring rows hold better.
+32 MB L3. GFLOP/s are wall-clock rates. On a shared machine absolute figures drift; ratios of
+neighbouring rows hold better, and for one thread "same, CPU time" gives the qkv / oneDNN ratio
+on the CPU time each used (oneDNN CPU time / qkv CPU time), which time-slicing by other
+processes disturbs much less.
 Standard library only.
 """
 import argparse
@@ -31,7 +34,7 @@ def run(binary, min_time, filter_regex):
 
 
 def parse(report):
-    """{(kind, isa, threads, m, k, n): (gflops, gbps)} and {isa: peak GFLOP/s of one thread}."""
+    """{(kind, isa, threads, m, k, n): (gflops, gbps, cpu_time)} and {isa: peak GFLOP/s of one thread}."""
     rows, peaks = {}, {}
     for b in report["benchmarks"]:
         if b.get("run_type", "iteration") != "iteration" or b.get("error_occurred"):
@@ -51,7 +54,8 @@ def parse(report):
             kind, isa, threads = parts[0], parts[1], int(parts[2][1:])
         else:
             kind, isa, threads = parts[0], "", int(parts[1][1:])
-        rows[(kind, isa, threads, m, k, n)] = (gflops, gbps)
+        unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b.get("time_unit", "ns")]
+        rows[(kind, isa, threads, m, k, n)] = (gflops, gbps, b["cpu_time"] * unit)
     return rows, peaks
 
 
@@ -74,27 +78,30 @@ def table(rows, peaks, isa):
     lines.append("")
     head = ["M", "K x N", "threads", f"qkv {isa}", "qkv unpacked"]
     if have_onednn:
-        head += ["oneDNN", "qkv / oneDNN"]
+        head += ["oneDNN", "qkv / oneDNN", "same, CPU time (t1)"]
     if have_openblas:
         head += ["OpenBLAS"]
-    head += ["qkv % peak", "qkv GB/s", "oneDNN GB/s" if have_onednn else None]
+    head += ["qkv % peak", "same, CPU time (t1)", "qkv GB/s", "oneDNN GB/s" if have_onednn else None]
     head = [h for h in head if h]
     lines.append("| " + " | ".join(head) + " |")
     lines.append("|" + "|".join("---" for _ in head) + "|")
     for k, n, m in shapes:
         for t in threads:
-            q, q_bw = rows.get(("qkv", isa, t, m, k, n), (None, None))
+            q, q_bw, q_cpu = rows.get(("qkv", isa, t, m, k, n), (None, None, None))
             if q is None:
                 continue
-            unpacked = rows.get(("qkv_unpacked", isa, t, m, k, n), (None, None))[0]
-            d, d_bw = rows.get(("onednn", "", t, m, k, n), (None, None))
-            o = rows.get(("openblas", "", t, m, k, n), (None, None))[0]
+            unpacked = rows.get(("qkv_unpacked", isa, t, m, k, n), (None,))[0]
+            d, d_bw, d_cpu = rows.get(("onednn", "", t, m, k, n), (None, None, None))
+            o = rows.get(("openblas", "", t, m, k, n), (None,))[0]
             cells = [str(m), f"{k}x{n}", str(t), fmt(q), fmt(unpacked)]
             if have_onednn:
-                cells += [fmt(d), fmt(q / d if d else None, 2)]
+                cpu_ratio = d_cpu / q_cpu if t == 1 and d_cpu and q_cpu else None
+                cells += [fmt(d), fmt(q / d if d else None, 2), fmt(cpu_ratio, 2) if t == 1 else ""]
             if have_openblas:
                 cells += [fmt(o)]
             cells += [fmt(100 * q / (peak * t) if peak else None, 0) + ("%" if peak else "")]
+            cpu_peak = 100 * 2e-9 * m * k * n / q_cpu / peak if t == 1 and peak and q_cpu else None
+            cells += [fmt(cpu_peak, 0) + "%" if cpu_peak is not None else ""]
             cells += [fmt(q_bw) if m == 1 else "", (fmt(d_bw) if m == 1 else "") if have_onednn else None]
             lines.append("| " + " | ".join(c for c in cells if c is not None) + " |")
     return "\n".join(lines)

@@ -35,6 +35,7 @@
 #include <benchmark/benchmark.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -165,6 +166,19 @@ void fma_peak(benchmark::State& state, qkv::Isa isa) {
 }
 #endif
 
+// A few of y's elements against a double-precision dot product: the peer got the layouts right.
+void check_result(benchmark::State& state, const Operands& o, const qkv::Tensor<float>& y, Index m,
+                                   bool with_bias) {
+  const Index k = o.k, n = o.n;
+  for (Index i : {Index(0), m - 1})
+    for (Index j : {Index(0), Index(1), n / 2, n - 1}) {
+      double sum = with_bias ? double(o.bias.data()[j]) : 0.0;
+      for (Index p = 0; p < k; ++p) sum += double(o.x.data()[i * k + p]) * double(o.w.data()[j * k + p]);
+      if (std::abs(double(y.data()[i * n + j]) - sum) > 1e-3 * (1.0 + std::abs(sum)))
+        return state.SkipWithError(("wrong result at y[" + std::to_string(i) + ", " + std::to_string(j) + "]").c_str());
+    }
+}
+
 // --- qkv -----------------------------------------------------------------------------------------
 
 void qkv_linear(benchmark::State& state, qkv::Isa isa, int threads, bool packed, Index m, Index k, Index n) {
@@ -189,6 +203,7 @@ void qkv_linear(benchmark::State& state, qkv::Isa isa, int threads, bool packed,
     }
   }
   set_counters(state, m, k, n);
+  check_result(state, o, y, m, true);
 }
 
 // --- Eigen ---------------------------------------------------------------------------------------
@@ -251,6 +266,7 @@ void onednn_linear(benchmark::State& state, int threads, Index m, Index k, Index
   }
   set_counters(state, m, k, n);
   state.SetLabel(pd.impl_info_str());
+  check_result(state, o, y, m, true);
   let_peer_threads_sleep();
 }
 #endif
@@ -270,6 +286,7 @@ void openblas_linear(benchmark::State& state, int threads, Index m, Index k, Ind
     benchmark::ClobberMemory();
   }
   set_counters(state, m, k, n);
+  check_result(state, o, y, m, false);
   let_peer_threads_sleep();
 }
 #endif
