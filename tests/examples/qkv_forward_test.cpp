@@ -26,7 +26,7 @@ void expect_outputs(const std::string& name, const std::vector<std::string>& fie
   const auto got = io::SafetensorsFile::open(out);
   const auto expected = test::open_data("hf/" + name + "/expected.safetensors");
   for (const auto& [output, reference] : outputs)
-    test::expect_close(got.to_float(output), expected.to_float("single." + reference), rtol, "qkv-forward " + name + " " + output);
+    test::expect_close(got.to_float(output), expected.to_float("single." + reference), test::float32_reference_rtol(rtol), "qkv-forward " + name + " " + output);
 }
 
 // Every reference case through the program, with the outputs transformers names.

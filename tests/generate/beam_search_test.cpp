@@ -36,7 +36,7 @@ void expect_beam4_matches(const BeamCase& c, const std::string& group, const std
   const auto ids = c.inputs.to_int64(group + ".input_ids"), mask = c.inputs.to_int64(group + ".attention_mask");
   const BeamSearchOutput out = beam_search(model, ids, mask, config, beams(4));
   test::expect_ids_equal(out.sequences, c.expected.to_int64(prefix + ".sequences"), c.name + " " + prefix + ".sequences");
-  test::expect_close(out.sequences_scores, c.expected.to_float(prefix + ".sequences_scores"), c.rtol,
+  test::expect_close(out.sequences_scores, c.expected.to_float(prefix + ".sequences_scores"), test::float32_reference_rtol(c.rtol),
                      c.name + " " + prefix + ".sequences_scores");
 }
 

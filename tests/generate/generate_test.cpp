@@ -65,7 +65,7 @@ TEST_P(GreedyGenerate, SinglePromptMatchesTransformers) {
   ASSERT_EQ(sequences.dim(1), std::int64_t(prompt.size()) + 10);
   EXPECT_EQ(tail(sequences, 0, 0).size(), prompt.size() + r.ids[0].size());
   EXPECT_EQ(r.ids[0], tail(sequences, 0, std::int64_t(prompt.size())));
-  test::expect_close(r.logits, c.data.expected.to_float("single.greedy.scores"), kTolerance, c.name + " single scores");
+  test::expect_close(r.logits, c.data.expected.to_float("single.greedy.scores"), test::float32_reference_rtol(kTolerance), c.name + " single scores");
 }
 
 TEST_P(GreedyGenerate, LeftPaddedBatchMatchesTransformers) {
@@ -77,7 +77,7 @@ TEST_P(GreedyGenerate, LeftPaddedBatchMatchesTransformers) {
   const std::int64_t width = c.data.inputs.to_int64("genbatch.input_ids").dim(1);
   ASSERT_EQ(sequences.dim(1), width + 10);
   for (std::int64_t b = 0; b < 2; ++b) EXPECT_EQ(r.ids[std::size_t(b)], tail(sequences, b, width)) << "row " << b;
-  test::expect_close(r.logits, c.data.expected.to_float("batch.greedy.scores"), kTolerance, c.name + " batch scores");
+  test::expect_close(r.logits, c.data.expected.to_float("batch.greedy.scores"), test::float32_reference_rtol(kTolerance), c.name + " batch scores");
 }
 
 TEST_P(GreedyGenerate, RowThatReachesEosIsFilledWithPadUntilAllRowsFinish) {
@@ -100,7 +100,7 @@ TEST_P(GreedyGenerate, RowThatReachesEosIsFilledWithPadUntilAllRowsFinish) {
     EXPECT_EQ(padded, tail(sequences, b, width)) << "row " << b;
   }
   // Finished rows were fed pads as HF feeds them, so even their logits match.
-  test::expect_close(r.logits, scores, kTolerance, c.name + " eos_alt scores");
+  test::expect_close(r.logits, scores, test::float32_reference_rtol(kTolerance), c.name + " eos_alt scores");
 }
 
 INSTANTIATE_TEST_SUITE_P(Hf, GreedyGenerate, ::testing::Values("gpt2_a", "gpt2_a_fp16", "llama_a", "llama_gqa"));

@@ -23,7 +23,7 @@ void expect_greedy_matches(const Seq2SeqCase& c, const std::string& group, const
   const Tensor<float> scores = c.expected.to_float(prefix + ".scores");  // [steps, B, V]
   ASSERT_EQ(std::int64_t(out.scores.size()), scores.dim(0)) << tag;
   for (std::int64_t s = 0; s < scores.dim(0); ++s)
-    test::expect_close(out.scores[std::size_t(s)], scores.view().select(s), c.rtol, tag + ".scores step " + std::to_string(s));
+    test::expect_close(out.scores[std::size_t(s)], scores.view().select(s), test::float32_reference_rtol(c.rtol), tag + ".scores step " + std::to_string(s));
 }
 
 class Greedy : public ::testing::TestWithParam<const char*> {};

@@ -114,8 +114,10 @@ TEST(Determinism, EncoderRowsAreBitwiseTheSameAloneAndInABatch) {
   const auto short_ids = random_ids(5, 150, 3), long_ids = random_ids(11, 150, 4);
   test::for_each_isa([&](Isa isa) {
     Tensor<std::int64_t> alone_mask, batch_mask;
-    const auto alone = model.forward(ids_of({short_ids}, 5, false, &alone_mask), alone_mask).last_hidden_state;
-    const auto batch = model.forward(ids_of({long_ids, short_ids}, 11, false, &batch_mask), batch_mask).last_hidden_state;
+    const auto alone_ids = ids_of({short_ids}, 5, false, &alone_mask);
+    const auto batch_ids = ids_of({long_ids, short_ids}, 11, false, &batch_mask);
+    const auto alone = model.forward(alone_ids, alone_mask).last_hidden_state;
+    const auto batch = model.forward(batch_ids, batch_mask).last_hidden_state;
     expect_same_bits(batch.view().select(1).data(), alone.data(), alone.numel(), std::string(isa_name(isa)) + " bert_a");
   });
 }

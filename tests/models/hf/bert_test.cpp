@@ -32,14 +32,14 @@ void expect_bert_matches_reference(const std::string& group) {
   const std::string what = "bert_a " + group + ".";
   test::for_each_isa([&](Isa) {
     const EncoderOutput out = model.forward(ids, mask, all_outputs(types));
-    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), kBertTol,
+    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), test::float32_reference_rtol(kBertTol),
                        what + "last_hidden_state", test::valid_rows(padding, kWidth));
-    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), kBertTol,
+    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), test::float32_reference_rtol(kBertTol),
                              what + "hidden_states", test::valid_rows(padding, kWidth));
-    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), kBertTol, what + "attentions",
+    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), test::float32_reference_rtol(kBertTol), what + "attentions",
                              test::valid_queries(padding, 4, ids.dim(1)));
     // The pooler reads position 0, which is valid in every row.
-    test::expect_close(out.pooler_output, ref.expected.to_float(group + ".pooler_output"), kBertTol, what + "pooler_output");
+    test::expect_close(out.pooler_output, ref.expected.to_float(group + ".pooler_output"), test::float32_reference_rtol(kBertTol), what + "pooler_output");
     EXPECT_TRUE(out.logits.view().empty());  // BertModel has no head
   });
 }
@@ -151,11 +151,11 @@ TEST(HfBert, MaskedLmHeadOnAPretrainingCheckpoint) {
     ForwardOptions options;
     options.token_type_ids = types.view();
     const EncoderOutput out = model.forward(ids, mask, options);
-    test::expect_close(out.last_hidden_state, h, kBertTol, "pretraining checkpoint last_hidden_state",
+    test::expect_close(out.last_hidden_state, h, test::float32_reference_rtol(kBertTol), "pretraining checkpoint last_hidden_state",
                        test::valid_rows(padding, kWidth));
-    test::expect_close(out.pooler_output, ref.expected.to_float("batch.pooler_output"), kBertTol,
+    test::expect_close(out.pooler_output, ref.expected.to_float("batch.pooler_output"), test::float32_reference_rtol(kBertTol),
                        "pretraining checkpoint pooler_output");
-    test::expect_close(out.logits, expected, kBertTol, "masked-LM logits", test::valid_rows(padding, kVocab));
+    test::expect_close(out.logits, expected, test::float32_reference_rtol(kBertTol), "masked-LM logits", test::valid_rows(padding, kVocab));
   });
   EXPECT_THROW(model.classify(ids, mask), Error);
 }
@@ -197,8 +197,8 @@ TEST(HfBert, SequenceClassificationOnThePooledOutput) {
   ForwardOptions options;
   options.token_type_ids = types.view();
   test::for_each_isa([&](Isa) {
-    test::expect_close(model.forward(ids, mask, options).logits, logits, kBertTol, "sequence classification logits");
-    test::expect_close(model.classify(ids, mask, options), probs, kBertTol, "sequence classification probabilities");
+    test::expect_close(model.forward(ids, mask, options).logits, logits, test::float32_reference_rtol(kBertTol), "sequence classification logits");
+    test::expect_close(model.classify(ids, mask, options), probs, test::float32_reference_rtol(kBertTol), "sequence classification probabilities");
   });
 
   // The classifier's shape must agree with id2label.

@@ -24,13 +24,13 @@ void expect_gpt2_matches_reference(const std::string& case_name, const std::stri
   const std::string what = case_name + " " + group + ".";
   test::for_each_isa([&](Isa) {
     const DecoderOutput out = model.forward(ids, mask, options);
-    test::expect_close(out.logits, ref.expected.to_float(group + ".logits"), kGpt2Tol, what + "logits",
+    test::expect_close(out.logits, ref.expected.to_float(group + ".logits"), test::float32_reference_rtol(kGpt2Tol), what + "logits",
                        test::valid_rows(padding, 211));
-    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), kGpt2Tol,
+    test::expect_close(out.last_hidden_state, ref.expected.to_float(group + ".last_hidden_state"), test::float32_reference_rtol(kGpt2Tol),
                        what + "last_hidden_state", test::valid_rows(padding, 32));
-    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), kGpt2Tol,
+    test::expect_stack_close(out.hidden_states, ref.expected.to_float(group + ".hidden_states"), test::float32_reference_rtol(kGpt2Tol),
                              what + "hidden_states", test::valid_rows(padding, 32));
-    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), kGpt2Tol, what + "attentions",
+    test::expect_stack_close(out.attentions, ref.expected.to_float(group + ".attentions"), test::float32_reference_rtol(kGpt2Tol), what + "attentions",
                              test::valid_queries(padding, 4, length));
   });
 }
@@ -72,7 +72,7 @@ TEST(HfGpt2, UnprefixedCheckpointWithMaskBuffersLoads) {
   test::write_case(tmp.path(), "gpt2_a", {}, tensors);
   const DecoderModel model = load_gpt2_case(tmp.path());
   const auto ids = ref.inputs.to_int64("batch.input_ids"), mask = ref.inputs.to_int64("batch.attention_mask");
-  test::expect_close(model.forward(ids, mask).logits, ref.expected.to_float("batch.logits"), kGpt2Tol, "unprefixed gpt2 logits",
+  test::expect_close(model.forward(ids, mask).logits, ref.expected.to_float("batch.logits"), test::float32_reference_rtol(kGpt2Tol), "unprefixed gpt2 logits",
                      test::valid_rows(test::padding_from_mask(mask), 211));
 }
 
@@ -90,7 +90,7 @@ TEST(HfGpt2, UntiedLmHeadIsReadFromTheFile) {
   const auto ids = ref.inputs.to_int64("single.input_ids");
   Tensor<float> doubled = ref.expected.to_float("single.logits");
   for (std::int64_t i = 0; i < doubled.numel(); ++i) doubled.data()[i] *= 2.0f;
-  test::expect_close(model.forward(ids).logits, doubled, kGpt2Tol, "untied gpt2 logits");
+  test::expect_close(model.forward(ids).logits, doubled, test::float32_reference_rtol(kGpt2Tol), "untied gpt2 logits");
 
   // Untied but not stored: an error naming the tensor.
   tensors.erase("lm_head.weight");
@@ -113,7 +113,7 @@ TEST(HfGpt2, InverseLayerIndexScalingDividesScoresPerLayer) {
   const auto ids = ref.inputs.to_int64("single.input_ids");
   const auto out = model.forward(ids, {}, ForwardOptions::with_attentions());
   const Tensor<float> attentions = ref.expected.to_float("single.attentions");
-  test::expect_close(out.attentions[0], attentions.view().select(0), kGpt2Tol, "layer 0 attentions");
+  test::expect_close(out.attentions[0], attentions.view().select(0), test::float32_reference_rtol(kGpt2Tol), "layer 0 attentions");
 }
 
 TEST(HfGpt2, OutOfRangeInputsAreErrors) {

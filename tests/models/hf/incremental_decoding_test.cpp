@@ -27,14 +27,14 @@ TEST_P(DecoderSteps, OneTokenAtATimeMatchesTransformersAtEveryPosition) {
   DecoderState state = model.start(1, 4);  // small on purpose: the cache must grow
   for (std::int64_t t = 0; t < length; ++t) {
     const Tensor<float> step = model.step(state, column(ids, t));
-    test::expect_close(step.view().reshape({vocab}), logits.view().select(0).select(t), 1e-5,
+    test::expect_close(step.view().reshape({vocab}), logits.view().select(0).select(t), test::float32_reference_rtol(1e-5),
                        name + " step " + std::to_string(t));
   }
   // A prompt in one step, then one more token, ends at the same logits.
   DecoderState prefill = model.start(1, length);
   model.step(prefill, ids.view().narrow(1, 0, length - 1));
   const Tensor<float> last = model.step(prefill, column(ids, length - 1));
-  test::expect_close(last.view().reshape({vocab}), logits.view().select(0).select(length - 1), 1e-5, name + " prefill");
+  test::expect_close(last.view().reshape({vocab}), logits.view().select(0).select(length - 1), test::float32_reference_rtol(1e-5), name + " prefill");
 }
 
 INSTANTIATE_TEST_SUITE_P(Hf, DecoderSteps, ::testing::Values("gpt2_a", "llama_a", "llama_gqa"));
@@ -76,7 +76,7 @@ TEST_P(Seq2SeqSteps, OneTokenAtATimeMatchesTransformersAtEveryPosition) {
     for (std::int64_t t = 0; t < dec.dim(1); ++t) {
       const Tensor<float> step = model.step(state, column(dec, t));
       for (std::int64_t b = 0; b < dec.dim(0); ++b)
-        test::expect_close(step.view().select(b), logits.view().select(b).select(t), rtol,
+        test::expect_close(step.view().select(b), logits.view().select(b).select(t), test::float32_reference_rtol(rtol),
                            name + " " + group + " row " + std::to_string(b) + " step " + std::to_string(t));
     }
   }

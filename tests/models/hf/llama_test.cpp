@@ -43,20 +43,20 @@ void expect_llama_matches_reference(const std::string& folder, const std::string
   const std::string tag = folder + " " + group + ".";
   test::for_each_isa([&](Isa) {
     const DecoderOutput out = c.model.forward(ids, mask, options);
-    test::expect_close(out.logits, c.expected.to_float(group + ".logits"), 1e-5, tag + "logits", test::valid_rows(padding, vocab));
-    test::expect_close(out.last_hidden_state, c.expected.to_float(group + ".last_hidden_state"), 1e-5,
+    test::expect_close(out.logits, c.expected.to_float(group + ".logits"), test::float32_reference_rtol(1e-5), tag + "logits", test::valid_rows(padding, vocab));
+    test::expect_close(out.last_hidden_state, c.expected.to_float(group + ".last_hidden_state"), test::float32_reference_rtol(1e-5),
                        tag + "last_hidden_state", test::valid_rows(padding, d));
     if (!full) return;
     // HF's hidden_states: [0] = embeddings, [i] = output of layer i-1, [n] = after the final norm.
     const Tensor<float> hidden = c.expected.to_float(group + ".hidden_states");
     ASSERT_EQ(std::int64_t(out.hidden_states.size()), hidden.dim(0));
     for (std::int64_t i = 0; i < hidden.dim(0); ++i)
-      test::expect_close(out.hidden_states[std::size_t(i)], hidden.view().select(i), 1e-5,
+      test::expect_close(out.hidden_states[std::size_t(i)], hidden.view().select(i), test::float32_reference_rtol(1e-5),
                          tag + "hidden_states[" + std::to_string(i) + "]", test::valid_rows(padding, d));
     const Tensor<float> attentions = c.expected.to_float(group + ".attentions");
     ASSERT_EQ(std::int64_t(out.attentions.size()), attentions.dim(0));
     for (std::int64_t i = 0; i < attentions.dim(0); ++i)
-      test::expect_close(out.attentions[std::size_t(i)], attentions.view().select(i), 1e-5,
+      test::expect_close(out.attentions[std::size_t(i)], attentions.view().select(i), test::float32_reference_rtol(1e-5),
                          tag + "attentions[" + std::to_string(i) + "]", test::valid_queries(padding, heads, length));
   });
 }

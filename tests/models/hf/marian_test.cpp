@@ -38,12 +38,12 @@ TEST(HfMarian, LoadsAsAnEncoderDecoderModel) {
 
 TEST(HfMarian, SingleSequenceMatchesHf) {
   const auto model = test::load_seq2seq(test::hf_case_dir(kMarianCase));
-  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kMarianCase, "single", kMarianRtol); });
+  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kMarianCase, "single", test::float32_reference_rtol(kMarianRtol)); });
 }
 
 TEST(HfMarian, RightPaddedBatchMatchesHf) {
   const auto model = test::load_seq2seq(test::hf_case_dir(kMarianCase));
-  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kMarianCase, "batch", kMarianRtol); });
+  test::for_each_isa([&](Isa) { test::expect_seq2seq_matches(model, kMarianCase, "batch", test::float32_reference_rtol(kMarianRtol)); });
 }
 
 TEST(HfMarian, SeparateEncoderAndDecoderEmbeddingsGiveTheSameResults) {
@@ -53,8 +53,8 @@ TEST(HfMarian, SeparateEncoderAndDecoderEmbeddingsGiveTheSameResults) {
   EXPECT_NE(model.encoder_input.tokens.weight.data(), model.decoder_input.tokens.weight.data());
   EXPECT_EQ(model.lm_head.linear.weight.data(), model.decoder_input.tokens.weight.data());
   test::for_each_isa([&](Isa) {
-    test::expect_seq2seq_matches(model, kMarianCase, "single", kMarianRtol);
-    test::expect_seq2seq_matches(model, kMarianCase, "batch", kMarianRtol);
+    test::expect_seq2seq_matches(model, kMarianCase, "single", test::float32_reference_rtol(kMarianRtol));
+    test::expect_seq2seq_matches(model, kMarianCase, "batch", test::float32_reference_rtol(kMarianRtol));
   });
 }
 
@@ -68,7 +68,7 @@ TEST(HfMarian, StoredPositionTablesAreUsed) {
   });
   const auto model = test::load_seq2seq(dir.path());
   EXPECT_NE(model.encoder_input.positions.table.data(), model.decoder_input.positions.table.data());
-  test::expect_seq2seq_matches(model, kMarianCase, "batch", kMarianRtol);
+  test::expect_seq2seq_matches(model, kMarianCase, "batch", test::float32_reference_rtol(kMarianRtol));
 }
 
 TEST(HfMarian, ErrorsNameWhatIsWrong) {
