@@ -32,6 +32,14 @@ inline void pack_panels(const float* w, std::int64_t ldw, std::int64_t n, std::i
   }
 }
 
+// c[m, columns of panels [panel_begin, panel_end)] for k = 0: an empty sum, so bias or zero.
+inline void empty_product(float* c, std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t panel_begin,
+                          std::int64_t panel_end, const float* bias) {
+  const std::int64_t end = n < panel_end * kPanelWidth ? n : panel_end * kPanelWidth;
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = panel_begin * kPanelWidth; j < end; ++j) c[i * ldc + j] = bias ? bias[j] : 0.0f;
+}
+
 // Rows [0, rows) x k [0, depth) of a (row stride lda) as tiles of tile_rows rows, each stored
 // k-major: element (i, p) at out[(i / tile_rows) * tile_rows * depth + p * tile_rows + i % tile_rows].
 // A micro-kernel then reads A as one contiguous stream whatever lda is (a row stride that is a

@@ -106,12 +106,7 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
                                           std::int64_t ldb, float* c, std::int64_t ldc, std::int64_t m, std::int64_t n,
                                           std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
                                           const float* bias) {
-  if (k == 0) {  // an empty sum: bias or zero
-    for (std::int64_t i = 0; i < m; ++i)
-      for (std::int64_t j = panel_begin * kPanelWidth; j < std::min(n, panel_end * kPanelWidth); ++j)
-        c[i * ldc + j] = bias ? bias[j] : 0.0f;
-    return;
-  }
+  if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
   float* packed_a = row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
