@@ -1,9 +1,9 @@
 // qkv-generate --model DIR [--prompt TEXT | --ids 1,2,3] [--max-new-tokens N] [--greedy]
 //              [--temperature T] [--top-k K] [--top-p P] [--seed S] [--print-ids]
-// Continues a prompt with a decoder-only Hugging Face model (GPT-2, LLaMA), streaming the tokens
-// as they are produced. qkv has no tokenizer yet, so prompts are token ids and the output is ids:
-// by default the prompt and its continuation; with --print-ids only the generated ids (the end
-// token included when one was produced), space-separated on one line.
+// Continues a prompt with a decoder-only Hugging Face model (GPT-2, LLaMA), streaming the text
+// as it is produced: the prompt, then its continuation. The prompt is TEXT, tokenized with the
+// folder's tokenizer, or token ids. --print-ids prints only the generated ids (the end token
+// included when one was produced), space-separated on one line.
 #include <iostream>
 #include <variant>
 
@@ -11,6 +11,7 @@
 #include "qkv/generate/generate.hpp"
 #include "qkv/io/json_config.hpp"
 #include "qkv/models/hf/load.hpp"
+#include "text_io.hpp"
 
 namespace {
 
@@ -47,34 +48,33 @@ int main(int argc, char** argv) {
       argc, argv, usage, {"model", "prompt", "ids", "max-new-tokens", "temperature", "top-k", "top-p", "seed"},
       {"greedy", "print-ids"}, [](const qkv::cli::Args& args) {
         const std::string dir = args.value("model");
-        if (args.has("prompt"))
-          qkv::fail("--prompt TEXT needs tokenizer.json support, which qkv does not have yet; pass token ids with --ids 1,2,3");
-        if (!args.has("ids")) qkv::fail("missing the prompt: pass token ids with --ids 1,2,3");
+        if (args.has("prompt") == args.has("ids")) qkv::fail("pass the prompt as --prompt TEXT or as token ids with --ids 1,2,3");
         if (!args.positional().empty()) qkv::fail("unexpected argument '", args.positional().front(), "'");
-        const std::vector<std::int64_t> prompt = qkv::cli::parse_ids(args.value("ids"));
         const qkv::GenerateOptions options = options_of(args, dir);
 
         const qkv::Model model = qkv::load(dir);
         const qkv::DecoderModel& decoder = decoder_of(model, dir);
-        bool first = true;
-        auto print = [&](std::int64_t id) {
-          std::cout << (first ? "" : " ") << id << std::flush;
-          first = false;
-        };
-        // No detokenizer: the "text" is the ids, prompt first. It is printed with the first new
-        // token, so a request generate refuses leaves stdout empty.
-        bool started = false;
-        auto start = [&] {
-          if (!started && !args.flag("print-ids"))
-            for (std::int64_t id : prompt) print(id);
-          started = true;
-        };
-        qkv::generate(decoder, {prompt}, options, [&](std::int64_t, std::int64_t id) {
-          start();
-          print(id);
-          return true;
-        });
-        start();
+        std::optional<qkv::Tokenizer> tokenizer;
+        if (args.has("prompt") || !args.flag("print-ids")) tokenizer = qkv::Tokenizer::load(dir);
+        const std::vector<std::int64_t> prompt = args.has("prompt")
+                                                     ? qkv::cli::to_int64(tokenizer->encode(args.value("prompt")))
+                                                     : qkv::cli::parse_ids(args.value("ids"));
+        if (prompt.empty()) qkv::fail("the prompt is empty: it has no tokens to continue");
+        if (args.flag("print-ids")) {
+          bool first = true;
+          qkv::generate(decoder, {prompt}, options, [&](std::int64_t, std::int64_t id) {
+            std::cout << (first ? "" : " ") << id << std::flush;
+            first = false;
+            return true;
+          });
+        } else {  // the prompt's text is printed with the first new token, so a refused request prints nothing
+          qkv::cli::TextStreamer text(*tokenizer, prompt);
+          qkv::generate(decoder, {prompt}, options, [&](std::int64_t, std::int64_t id) {
+            text.push(id);
+            return true;
+          });
+          text.finish();
+        }
         std::cout << "\n";
         return 0;
       });

@@ -28,12 +28,14 @@ inline std::string read_file(const std::string& path) {
   return s.str();
 }
 
-// Runs `program args` (args already shell-quoted as needed) from the source tree root.
-inline ProgramResult run_example(const std::string& program, const std::string& args) {
+// Runs `program args` (args already shell-quoted as needed) from the source tree root, with
+// `input` as its stdin.
+inline ProgramResult run_example(const std::string& program, const std::string& args, const std::string& input = "") {
   const TempDir dir;  // unique per call: ctest runs test cases in parallel processes
-  const std::string out = dir.path() + "/out", err = dir.path() + "/err";
+  const std::string in = dir.path() + "/in", out = dir.path() + "/out", err = dir.path() + "/err";
+  std::ofstream(in, std::ios::binary) << input;
   const std::string command = "cd '" + std::string(QKV_TEST_DATA) + "/../..' && '" + example_path(program) + "' " + args +
-                              " > '" + out + "' 2> '" + err + "'";
+                              " < '" + in + "' > '" + out + "' 2> '" + err + "'";
   const int status = std::system(command.c_str());
   ProgramResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
