@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: an optimised build, then the same tests under
-# AddressSanitizer + UndefinedBehaviorSanitizer. Build trees go to build/release and build/sanitize.
+# The whole test suite, as CI runs it: installs missing Debian packages, then an optimised build,
+# then the same tests under AddressSanitizer + UndefinedBehaviorSanitizer. Build trees go to build/release and build/sanitize.
 # The optimised build uses plain -O2, the flags DESIGN.md says consumers build with (and half the
 # compile time of CMake's -O3 default); the sanitizer build keeps line tables only (-g1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install_deps.sh
 jobs=$(nproc)
 
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
