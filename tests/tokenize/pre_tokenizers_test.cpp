@@ -30,20 +30,25 @@ void pre_tokenizer_expect_error(Body body, std::initializer_list<const char*> pa
   }
 }
 
-TEST(PreTokenizerReference, MatchesTokenizers) {
-  std::ifstream in(std::string(QKV_TEST_DATA) + "/tokenize/pre_tokenizers.json");
-  ASSERT_TRUE(in);
+void pre_tokenizer_check_reference(const std::string& file) {
+  std::ifstream in(std::string(QKV_TEST_DATA) + "/tokenize/" + file);
+  ASSERT_TRUE(in) << file;
   const auto data = nlohmann::json::parse(in);
   const auto& texts = data["texts"];
-  ASSERT_GT(data["cases"].size(), 30u);
+  ASSERT_GE(data["cases"].size(), 8u);
   for (const auto& c : data["cases"]) {
     const auto pre = make_pre_tokenizer(c["spec"], "test pre_tokenizer");
     for (std::size_t i = 0; i < texts.size(); ++i) {
       const auto got = pre_tokenizer_texts(pre->split({{texts[i].get<std::string>(), true}}));
-      EXPECT_EQ(got, c["outputs"][i].get<std::vector<std::string>>()) << c["spec"].dump() << " on " << texts[i].dump();
+      EXPECT_EQ(got, c["outputs"][i].get<std::vector<std::string>>())
+          << file << ": " << c["spec"].dump() << " on " << texts[i].dump();
     }
   }
 }
+
+// Hand-picked hard strings, and random strings of awkward characters.
+TEST(PreTokenizerReference, MatchesTokenizers) { pre_tokenizer_check_reference("pre_tokenizers.json"); }
+TEST(PreTokenizerReference, MatchesTokenizersOnRandomStrings) { pre_tokenizer_check_reference("pre_tokenizers_random.json"); }
 
 TEST(PreTokenizerMetaspace, FirstPrependsOnlyAtTheInputStart) {
   const auto pre = make_pre_tokenizer(

@@ -102,6 +102,35 @@ const preTokenizerCases = preTokenizers.map((spec) => {
   const p = tokenizer(null, spec).getPreTokenizer();
   return { spec, outputs: texts.map((t) => p.preTokenizeString(t).map(([piece]) => piece)) };
 });
+// Random strings over an alphabet of awkward characters, for the regex matchers and normalizers.
+const alphabet = [..."aAsSeEtTlLdDrRvVmM'’ \t\n\r\u00a0\u3000\u2028.,!?-_$1234567890٣²½Ⅻ中日éüſ" +
+                  "\u0301\u0308\u200d👩💻🇫🇷🏽❤\ufe0f\uff76\uff9e①ﬁ\u0085\u000b#()\"`ß\u0130" +
+                  "ᾼ\u1100\u1161\u11a8\u0915\u094d"];
+let seed = 12345;
+const random = (n) => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed % n; };
+const randomTexts = [];
+for (let i = 0; i < 300; ++i) {
+  let s = '';
+  for (let k = random(14); k > 0; --k) s += alphabet[random(alphabet.length)];
+  randomTexts.push(s);
+}
+const randomNormalizers = [normalizers[0], normalizers[4], normalizers[6], normalizers[3], normalizers[21]];
+const randomPreTokenizers = [preTokenizers[3], preTokenizers[4], preTokenizers[5], preTokenizers[19], preTokenizers[21],
+                             preTokenizers[25], preTokenizers[31], preTokenizers[1]];
+fs.writeFileSync(path.join(dataDir, 'normalizers_random.json'), JSON.stringify({
+  texts: randomTexts,
+  cases: randomNormalizers.map((spec) => {
+    const n = tokenizer(spec, null).getNormalizer();
+    return { spec, outputs: randomTexts.map((t) => n.normalizeString(t)) };
+  }),
+}) + '\n');
+fs.writeFileSync(path.join(dataDir, 'pre_tokenizers_random.json'), JSON.stringify({
+  texts: randomTexts,
+  cases: randomPreTokenizers.map((spec) => {
+    const p = tokenizer(null, spec).getPreTokenizer();
+    return { spec, outputs: randomTexts.map((t) => p.preTokenizeString(t).map(([piece]) => piece)) };
+  }),
+}) + '\n');
 fs.writeFileSync(path.join(dataDir, 'normalizers.json'),
                  JSON.stringify({ texts, cases: normalizerCases }, null, 1) + '\n');
 fs.writeFileSync(path.join(dataDir, 'pre_tokenizers.json'),
