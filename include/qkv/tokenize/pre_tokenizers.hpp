@@ -1,6 +1,7 @@
 #pragma once
 // The pre-tokenizers of tokenizer.json ("pre_tokenizer": {"type": ...}): each cuts every piece of
 // text into smaller pieces (and may rewrite them), as Hugging Face `tokenizers` does.
+#include <algorithm>
 #include <cstddef>
 #include <memory>
 #include <string>
