@@ -16,6 +16,7 @@
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/backend.hpp"
 #include "qkv/tokenize/hf_tokenizer.hpp"
+#include "qkv/tokenize/marian.hpp"
 
 namespace qkv {
 
@@ -28,7 +29,8 @@ class Tokenizer {
     if (!fs::is_directory(path)) return from_json(read_file(path), path);
     fs::path dir(path);
     if (fs::exists(dir / "tokenizer.json")) return load((dir / "tokenizer.json").string());
-    fail(path, ": expected a tokenizer.json in this folder");
+    if (fs::exists(dir / "source.spm")) return Tokenizer(std::make_shared<tokenize::MarianTokenizer>(path));
+    fail(path, ": expected a tokenizer.json, or source.spm, target.spm and vocab.json, in this folder");
   }
 
   // `where` names the text's origin in error messages.

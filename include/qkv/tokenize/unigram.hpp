@@ -4,6 +4,7 @@
 // lowest piece score minus 10 and becomes the unknown piece, and adjacent unknowns fuse into one.
 // Pieces missing from the vocab (only fused unknowns) become <0xXX> byte tokens when
 // byte_fallback is set and all bytes exist, else the unknown id.
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -21,63 +22,70 @@
 
 namespace qkv::tokenize {
 
-// The lattice search shared by tokenizer.json Unigram models and SentencePiece files. Returns
-// the pieces of the best segmentation as substrings of `text`, unknown runs fused.
+// The Viterbi search shared by tokenizer.json Unigram models (double scores) and SentencePiece
+// files (float scores, as sentencepiece computes them): the best segmentation of `text` into
+// pieces, with each character no piece starts with as a piece of its own with `unknown_id`.
+// Ties keep the first path found.
+template <class Score>
 class UnigramLattice {
  public:
-  static constexpr double kUnknownPenalty = 10.0;
+  static constexpr double kUnknownPenalty = 10.0;  // an unknown character costs min score - 10
 
-  void add_piece(const std::string& piece, int id, double score) {
+  void add_piece(const std::string& piece, int id, Score score) {
     trie_.insert(piece, id, /*replace=*/true);  // like tokenizers' token -> id map
-    if (static_cast<std::size_t>(id) >= scores_.size()) scores_.resize(id + 1, 0.0);
+    if (static_cast<std::size_t>(id) >= scores_.size()) scores_.resize(id + 1, Score(0));
     scores_[id] = score;
-    min_score_ = std::min(min_score_, score);
   }
-  double min_score() const { return min_score_; }
-  std::optional<int> unk_id;
 
-  // `unknown_score` is what one unknown character costs.
-  std::vector<std::string_view> segment(std::string_view text, double unknown_score) const {
+  struct Piece {
+    std::string_view text;
+    int id;  // unknown_id for unknown characters
+  };
+
+  std::vector<Piece> segment(std::string_view text, Score unknown_score, std::optional<int> unknown_id) const {
     struct Node {
       int id = -1;
-      double score = 0;
+      Score score = 0;
       std::size_t start = 0;
       bool reached = false;
     };
     std::vector<Node> best(text.size() + 1);
-    best[0].reached = true;
     for (std::size_t pos = 0; pos < text.size();) {
       std::size_t char_len = std::min(utf8_length(static_cast<unsigned char>(text[pos])), text.size() - pos);
-      double base = best[pos].score;
+      Score base = best[pos].score;
       bool single_char_piece = false;
-      auto offer = [&](std::size_t end, int id, double score) {
+      auto offer = [&](std::size_t end, int id, Score score) {
         Node& node = best[end];
-        if (!node.reached || base + score > node.score) node = Node{id, base + score, pos, true};
+        Score total = score + base;
+        if (!node.reached || total > node.score) node = Node{id, total, pos, true};
       };
       trie_.prefixes(text, pos, [&](std::size_t length, int id) {
         offer(pos + length, id, scores_[id]);
         if (length == char_len) single_char_piece = true;
       });
       if (!single_char_piece) {
-        if (!unk_id) fail("Unigram model: the text has a character outside the vocab and there is no unk_id");
-        offer(pos + char_len, *unk_id, unknown_score);
+        if (!unknown_id) fail("Unigram model: the text has a character outside the vocab and there is no unk_id");
+        offer(pos + char_len, *unknown_id, unknown_score);
       }
       pos += char_len;
     }
-    std::vector<std::string_view> pieces;
-    std::size_t unknown_end = 0;  // end of the unknown run being fused, 0 if none
-    for (std::size_t end = text.size(); end > 0;) {
-      const Node& node = best[end];
-      if (unk_id && node.id == *unk_id) {
-        if (unknown_end == 0) unknown_end = end;
-      } else {
-        if (unknown_end != 0) pieces.push_back(text.substr(end, unknown_end - end)), unknown_end = 0;
-        pieces.push_back(text.substr(node.start, end - node.start));
-      }
-      end = node.start;
-    }
-    if (unknown_end != 0) pieces.push_back(text.substr(0, unknown_end));
+    std::vector<Piece> pieces;
+    for (std::size_t end = text.size(); end > 0; end = best[end].start)
+      pieces.push_back(Piece{text.substr(best[end].start, end - best[end].start), best[end].id});
     return {pieces.rbegin(), pieces.rend()};
+  }
+
+  // Adjacent unknown pieces become one, as both tokenizers and sentencepiece do.
+  static std::vector<Piece> fuse_unknown(const std::vector<Piece>& pieces, std::optional<int> unknown_id) {
+    std::vector<Piece> out;
+    for (const Piece& p : pieces) {
+      bool unknown = unknown_id && p.id == *unknown_id;
+      if (unknown && !out.empty() && out.back().id == p.id)
+        out.back().text = std::string_view(out.back().text.data(), out.back().text.size() + p.text.size());
+      else
+        out.push_back(p);
+    }
+    return out;
   }
 
   static std::size_t utf8_length(unsigned char lead) {
@@ -86,8 +94,7 @@ class UnigramLattice {
 
  private:
   PieceTrie trie_;
-  std::vector<double> scores_;
-  double min_score_ = std::numeric_limits<double>::infinity();
+  std::vector<Score> scores_;
 };
 
 class UnigramModel : public Model {
@@ -101,13 +108,15 @@ class UnigramModel : public Model {
         fail(where, ": vocab entry ", id, " must be [piece, score]");
       std::string piece = entry[0].get<std::string>();
       vocab_.add(piece, id);
-      lattice_.add_piece(piece, id, entry[1].get<double>());
+      double score = entry[1].get<double>();
+      lattice_.add_piece(piece, id, score);
+      min_score_ = std::min(min_score_, score);
       ++id;
     }
     if (spec::present(spec, "unk_id")) {
       int unk = spec::index_field(spec, "unk_id", where);
       if (unk >= id) fail(where, ": unk_id ", unk, " is outside the vocab of ", id, " pieces");
-      lattice_.unk_id = unk;
+      unk_id_ = unk;
     }
     byte_fallback_ = spec::bool_or(spec, "byte_fallback", false, where);
   }
@@ -116,12 +125,14 @@ class UnigramModel : public Model {
 
   void tokenize(std::string_view word, std::vector<int>& out) const override {
     if (word.empty()) return;
-    for (std::string_view piece : lattice_.segment(word, lattice_.min_score() - UnigramLattice::kUnknownPenalty)) {
+    auto pieces = lattice_.segment(word, min_score_ - UnigramLattice<double>::kUnknownPenalty, unk_id_);
+    for (const auto& fused : UnigramLattice<double>::fuse_unknown(pieces, unk_id_)) {
+      std::string_view piece = fused.text;
       if (auto id = vocab_.find(piece)) {
         out.push_back(*id);
       } else if (!(byte_fallback_ && push_bytes(piece, out))) {
-        if (!lattice_.unk_id) fail("Unigram model: no unk_id for the unknown piece \"", piece, "\"");
-        out.push_back(*lattice_.unk_id);
+        if (!unk_id_) fail("Unigram model: no unk_id for the unknown piece \"", piece, "\"");
+        out.push_back(*unk_id_);
       }
     }
   }
@@ -141,7 +152,9 @@ class UnigramModel : public Model {
   }
 
   Vocab vocab_;
-  UnigramLattice lattice_;
+  UnigramLattice<double> lattice_;
+  double min_score_ = std::numeric_limits<double>::infinity();
+  std::optional<int> unk_id_;
   bool byte_fallback_ = false;
 };
 
