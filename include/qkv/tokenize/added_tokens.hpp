@@ -20,7 +20,7 @@
 #include "qkv/tokenize/normalizers.hpp"
 #include "qkv/tokenize/piece_trie.hpp"
 #include "qkv/tokenize/regex_classes.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
 namespace qkv::tokenize {
@@ -57,12 +57,12 @@ class AddedVocabulary {
     for (const auto& entry : list) {
       std::string at = where + ": added token";
       AddedToken t;
-      t.content = spec::string_field(entry, "content", at);
-      t.single_word = spec::bool_or(entry, "single_word", false, at);
-      t.lstrip = spec::bool_or(entry, "lstrip", false, at);
-      t.rstrip = spec::bool_or(entry, "rstrip", false, at);
-      t.special = spec::bool_or(entry, "special", false, at);
-      t.normalized = spec::bool_or(entry, "normalized", !t.special, at);
+      t.content = fields::string_field(entry, "content", at);
+      t.single_word = fields::bool_or(entry, "single_word", false, at);
+      t.lstrip = fields::bool_or(entry, "lstrip", false, at);
+      t.rstrip = fields::bool_or(entry, "rstrip", false, at);
+      t.special = fields::bool_or(entry, "special", false, at);
+      t.normalized = fields::bool_or(entry, "normalized", !t.special, at);
       tokens.push_back(std::move(t));
     }
     add(tokens, model, normalizer);

@@ -16,30 +16,30 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/model.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 
 namespace qkv::tokenize {
 
 class BpeModel : public Model {
  public:
   BpeModel(const nlohmann::json& spec, const std::string& where) {
-    if (spec::present(spec, "dropout")) {
+    if (fields::present(spec, "dropout")) {
       const auto& dropout = spec.at("dropout");
       if (!dropout.is_number() || dropout.get<double>() != 0.0)
         fail(where, ": BPE dropout is random; only null or 0 is supported");
     }
-    if (spec::present(spec, "unk_token")) unk_token_ = spec::string_field(spec, "unk_token", where);
-    prefix_ = spec::string_or(spec, "continuing_subword_prefix", "", where);
-    suffix_ = spec::string_or(spec, "end_of_word_suffix", "", where);
-    fuse_unk_ = spec::bool_or(spec, "fuse_unk", false, where);
-    byte_fallback_ = spec::bool_or(spec, "byte_fallback", false, where);
-    ignore_merges_ = spec::bool_or(spec, "ignore_merges", false, where);
+    if (fields::present(spec, "unk_token")) unk_token_ = fields::string_field(spec, "unk_token", where);
+    prefix_ = fields::string_or(spec, "continuing_subword_prefix", "", where);
+    suffix_ = fields::string_or(spec, "end_of_word_suffix", "", where);
+    fuse_unk_ = fields::bool_or(spec, "fuse_unk", false, where);
+    byte_fallback_ = fields::bool_or(spec, "byte_fallback", false, where);
+    ignore_merges_ = fields::bool_or(spec, "ignore_merges", false, where);
 
-    const auto& vocab = spec::required(spec, "vocab", where);
+    const auto& vocab = fields::required(spec, "vocab", where);
     if (!vocab.is_object()) fail(where, ": 'vocab' must be an object of token -> id");
-    for (const auto& [token, id] : vocab.items()) vocab_.add(token, spec::index_of(id, where, "vocab"));
+    for (const auto& [token, id] : vocab.items()) vocab_.add(token, fields::index_of(id, where, "vocab"));
 
-    const auto& merges = spec::required(spec, "merges", where);
+    const auto& merges = fields::required(spec, "merges", where);
     if (!merges.is_array()) fail(where, ": 'merges' must be an array");
     int rank = 0;
     for (const auto& merge : merges) {

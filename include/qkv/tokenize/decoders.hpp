@@ -11,7 +11,7 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/byte_level.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
 namespace qkv::tokenize {
@@ -221,40 +221,40 @@ class SequenceDecoder : public Decoder {
 // Whether a Metaspace's first token loses its replacement characters: prepend_scheme (default
 // "always") is not "never". Older files also say add_prefix_space, which must agree with it.
 inline bool metaspace_strips_first(const nlohmann::json& spec, const std::string& where) {
-  std::string scheme = spec::string_or(spec, "prepend_scheme", "always", where);
+  std::string scheme = fields::string_or(spec, "prepend_scheme", "always", where);
   if (scheme != "always" && scheme != "never" && scheme != "first")
     fail(where, ": prepend_scheme must be \"always\", \"never\" or \"first\", got \"", scheme, "\"");
-  if (spec::present(spec, "add_prefix_space") && spec::bool_or(spec, "add_prefix_space", true, where) != (scheme != "never"))
+  if (fields::present(spec, "add_prefix_space") && fields::bool_or(spec, "add_prefix_space", true, where) != (scheme != "never"))
     fail(where, ": add_prefix_space does not match prepend_scheme \"", scheme, "\"");
   return scheme != "never";
 }
 
 inline std::unique_ptr<Decoder> make_decoder(const nlohmann::json& spec, const std::string& where) {
-  const std::string& type = spec::type_of(spec, where);
+  const std::string& type = fields::type_of(spec, where);
   if (type == "ByteLevel") return std::make_unique<ByteLevelDecoder>();
   if (type == "WordPiece")
-    return std::make_unique<WordPieceDecoder>(spec::string_or(spec, "prefix", "##", where),
-                                              spec::bool_or(spec, "cleanup", true, where));
+    return std::make_unique<WordPieceDecoder>(fields::string_or(spec, "prefix", "##", where),
+                                              fields::bool_or(spec, "cleanup", true, where));
   if (type == "Metaspace")
-    return std::make_unique<MetaspaceDecoder>(spec::char_field(spec, "replacement", "\xE2\x96\x81", where),
+    return std::make_unique<MetaspaceDecoder>(fields::char_field(spec, "replacement", "\xE2\x96\x81", where),
                                               metaspace_strips_first(spec, where));
-  if (type == "BPEDecoder") return std::make_unique<BpeSuffixDecoder>(spec::string_or(spec, "suffix", "</w>", where));
+  if (type == "BPEDecoder") return std::make_unique<BpeSuffixDecoder>(fields::string_or(spec, "suffix", "</w>", where));
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
   if (type == "Strip") {
-    std::string content = spec::char_field(spec, "content", " ", where);
-    return std::make_unique<StripDecoder>(code_points(content).at(0), spec::index_field(spec, "start", where),
-                                          spec::index_field(spec, "stop", where));
+    std::string content = fields::char_field(spec, "content", " ", where);
+    return std::make_unique<StripDecoder>(code_points(content).at(0), fields::index_field(spec, "start", where),
+                                          fields::index_field(spec, "stop", where));
   }
   if (type == "Replace") {
-    const auto& pattern = spec::required(spec, "pattern", where);
-    if (!spec::present(pattern, "String"))
+    const auto& pattern = fields::required(spec, "pattern", where);
+    if (!fields::present(pattern, "String"))
       fail(where, ": only {\"String\": ...} patterns are supported in a Replace decoder");
-    return std::make_unique<ReplaceDecoder>(spec::string_field(pattern, "String", where),
-                                            spec::string_field(spec, "content", where));
+    return std::make_unique<ReplaceDecoder>(fields::string_field(pattern, "String", where),
+                                            fields::string_field(spec, "content", where));
   }
   if (type == "Sequence") {
-    const auto& list = spec::required(spec, "decoders", where);
+    const auto& list = fields::required(spec, "decoders", where);
     if (!list.is_array()) fail(where, ": 'decoders' must be an array");
     std::vector<std::unique_ptr<Decoder>> steps;
     for (std::size_t i = 0; i < list.size(); ++i)

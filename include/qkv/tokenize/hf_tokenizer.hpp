@@ -18,7 +18,7 @@
 #include "qkv/tokenize/normalizers.hpp"
 #include "qkv/tokenize/post_processors.hpp"
 #include "qkv/tokenize/pre_tokenizers.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/unigram.hpp"
 #include "qkv/tokenize/utf8.hpp"
 #include "qkv/tokenize/word_level.hpp"
@@ -29,7 +29,7 @@ namespace qkv::tokenize {
 // Files without a model "type" are told apart by their fields, as tokenizers' untagged fallback does.
 inline std::unique_ptr<Model> make_model(const nlohmann::json& spec, const std::string& where) {
   if (!spec.is_object()) fail(where, ": expected a JSON object");
-  std::string type = spec::present(spec, "type") ? spec::type_of(spec, where)
+  std::string type = fields::present(spec, "type") ? fields::type_of(spec, where)
                      : spec.contains("merges")   ? "BPE"
                      : spec.contains("vocab") && spec.at("vocab").is_array() ? "Unigram"
                      : spec.contains("max_input_chars_per_word")             ? "WordPiece"
@@ -55,19 +55,19 @@ struct LengthRules {
   LengthRules(const nlohmann::json& truncation, const nlohmann::json& padding, const std::string& where) {
     if (!truncation.is_null()) {
       std::string at = where + ": truncation";
-      max_length = static_cast<std::size_t>(spec::index_field(truncation, "max_length", at));
-      truncate_left = spec::string_or(truncation, "direction", "Right", at) == "Left";
+      max_length = static_cast<std::size_t>(fields::index_field(truncation, "max_length", at));
+      truncate_left = fields::string_or(truncation, "direction", "Right", at) == "Left";
     }
     if (!padding.is_null()) {
       std::string at = where + ": padding";
       pad = true;
-      const auto& strategy = spec::required(padding, "strategy", at);
+      const auto& strategy = fields::required(padding, "strategy", at);
       if (strategy.is_object() && strategy.contains("Fixed"))
-        pad_length = static_cast<std::size_t>(spec::index_of(strategy.at("Fixed"), at, "Fixed"));
-      if (spec::present(padding, "pad_to_multiple_of"))
-        pad_multiple = static_cast<std::size_t>(spec::index_field(padding, "pad_to_multiple_of", at));
-      pad_id = spec::present(padding, "pad_id") ? spec::index_field(padding, "pad_id", at) : 0;
-      pad_left = spec::string_or(padding, "direction", "Right", at) == "Left";
+        pad_length = static_cast<std::size_t>(fields::index_of(strategy.at("Fixed"), at, "Fixed"));
+      if (fields::present(padding, "pad_to_multiple_of"))
+        pad_multiple = static_cast<std::size_t>(fields::index_field(padding, "pad_to_multiple_of", at));
+      pad_id = fields::present(padding, "pad_id") ? fields::index_field(padding, "pad_id", at) : 0;
+      pad_left = fields::string_or(padding, "direction", "Right", at) == "Left";
     }
   }
 
@@ -92,13 +92,13 @@ class HfTokenizer : public Backend {
  public:
   HfTokenizer(const nlohmann::json& spec, const std::string& where) {
     if (!spec.is_object()) fail(where, ": expected a JSON object");
-    model_ = make_model(spec::required(spec, "model", where), where + ": model");
-    if (spec::present(spec, "normalizer")) normalizer_ = make_normalizer(spec.at("normalizer"), where + ": normalizer");
-    if (spec::present(spec, "pre_tokenizer"))
+    model_ = make_model(fields::required(spec, "model", where), where + ": model");
+    if (fields::present(spec, "normalizer")) normalizer_ = make_normalizer(spec.at("normalizer"), where + ": normalizer");
+    if (fields::present(spec, "pre_tokenizer"))
       pre_tokenizer_ = make_pre_tokenizer(spec.at("pre_tokenizer"), where + ": pre_tokenizer");
-    if (spec::present(spec, "post_processor"))
+    if (fields::present(spec, "post_processor"))
       post_processor_ = make_post_processor(spec.at("post_processor"), where + ": post_processor");
-    if (spec::present(spec, "decoder")) decoder_ = make_decoder(spec.at("decoder"), where + ": decoder");
+    if (fields::present(spec, "decoder")) decoder_ = make_decoder(spec.at("decoder"), where + ": decoder");
     added_ = AddedVocabulary(spec.contains("added_tokens") ? spec.at("added_tokens") : nlohmann::json(),
                              model_->vocab(), normalizer_.get(), where);
     lengths_ = LengthRules(spec.contains("truncation") ? spec.at("truncation") : nlohmann::json(),

@@ -19,7 +19,7 @@
 #include "qkv/tokenize/backend.hpp"
 #include "qkv/tokenize/regex_classes.hpp"
 #include "qkv/tokenize/sentencepiece.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
 namespace qkv::tokenize {
@@ -37,7 +37,7 @@ class MarianTokenizer : public Backend {
     nlohmann::json vocab = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
     if (vocab.is_discarded() || !vocab.is_object()) fail(path, ": expected a JSON object of token -> id");
     for (const auto& [token, id] : vocab.items()) {
-      int value = spec::index_of(id, path, token.c_str());
+      int value = fields::index_of(id, path, token.c_str());
       ids_[token] = value;
       tokens_[value] = token;
     }

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qkv/core/error.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 
 namespace qkv::tokenize {
 
@@ -29,7 +29,7 @@ class TemplateProcessor : public PostProcessor {
       : before_(std::move(before)), after_(std::move(after)) {}
 
   static std::unique_ptr<PostProcessor> from_template(const nlohmann::json& spec, const std::string& where) {
-    const auto& single = spec::required(spec, "single", where);
+    const auto& single = fields::required(spec, "single", where);
     const auto& specials = spec.contains("special_tokens") ? spec.at("special_tokens") : nlohmann::json::object();
     if (!single.is_array()) fail(where, ": 'single' must be an array of pieces");
     std::vector<int> before, after;
@@ -39,12 +39,12 @@ class TemplateProcessor : public PostProcessor {
         if (seen_sequence) fail(where, ": 'single' names the sequence twice");
         seen_sequence = true;
       } else if (piece.is_object() && piece.contains("SpecialToken")) {
-        std::string name = spec::string_field(piece.at("SpecialToken"), "id", where + ": SpecialToken");
+        std::string name = fields::string_field(piece.at("SpecialToken"), "id", where + ": SpecialToken");
         if (!specials.is_object() || !specials.contains(name))
           fail(where, ": special token \"", name, "\" is missing from 'special_tokens'");
-        const auto& ids = spec::required(specials.at(name), "ids", where + ": special_tokens");
+        const auto& ids = fields::required(specials.at(name), "ids", where + ": special_tokens");
         if (!ids.is_array()) fail(where, ": special_tokens \"", name, "\": 'ids' must be an array");
-        for (const auto& id : ids) (seen_sequence ? after : before).push_back(spec::index_of(id, where, "ids"));
+        for (const auto& id : ids) (seen_sequence ? after : before).push_back(fields::index_of(id, where, "ids"));
       } else {
         fail(where, ": each piece of 'single' must be {\"Sequence\": ...} or {\"SpecialToken\": ...}");
       }
@@ -56,9 +56,9 @@ class TemplateProcessor : public PostProcessor {
   // {"cls": ["[CLS]", 101], "sep": ["[SEP]", 102]}
   static std::unique_ptr<PostProcessor> cls_sep(const nlohmann::json& spec, const std::string& where) {
     auto id_of = [&](const char* key) {
-      const auto& pair = spec::required(spec, key, where);
+      const auto& pair = fields::required(spec, key, where);
       if (!pair.is_array() || pair.size() != 2) fail(where, ": '", key, "' must be [token, id]");
-      return spec::index_of(pair[1], where, key);
+      return fields::index_of(pair[1], where, key);
     };
     return std::make_unique<TemplateProcessor>(std::vector<int>{id_of("cls")}, std::vector<int>{id_of("sep")});
   }
@@ -93,12 +93,12 @@ class SequenceProcessor : public PostProcessor {
 // Null for post-processors that leave the ids alone (ByteLevel only trims offsets).
 inline std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& spec, const std::string& where) {
   if (spec.is_null()) return nullptr;
-  const std::string& type = spec::type_of(spec, where);
+  const std::string& type = fields::type_of(spec, where);
   if (type == "TemplateProcessing") return TemplateProcessor::from_template(spec, where);
   if (type == "BertProcessing" || type == "RobertaProcessing") return TemplateProcessor::cls_sep(spec, where);
   if (type == "ByteLevel") return nullptr;
   if (type == "Sequence") {
-    const auto& list = spec::required(spec, "processors", where);
+    const auto& list = fields::required(spec, "processors", where);
     if (!list.is_array()) fail(where, ": 'processors' must be an array");
     std::vector<std::unique_ptr<PostProcessor>> steps;
     for (std::size_t i = 0; i < list.size(); ++i)

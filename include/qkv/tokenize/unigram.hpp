@@ -18,7 +18,7 @@
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/model.hpp"
 #include "qkv/tokenize/piece_trie.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 
 namespace qkv::tokenize {
 
@@ -100,7 +100,7 @@ class UnigramLattice {
 class UnigramModel : public Model {
  public:
   UnigramModel(const nlohmann::json& spec, const std::string& where) {
-    const auto& vocab = spec::required(spec, "vocab", where);
+    const auto& vocab = fields::required(spec, "vocab", where);
     if (!vocab.is_array()) fail(where, ": 'vocab' must be an array of [piece, score]");
     int id = 0;
     for (const auto& entry : vocab) {
@@ -113,12 +113,12 @@ class UnigramModel : public Model {
       min_score_ = std::min(min_score_, score);
       ++id;
     }
-    if (spec::present(spec, "unk_id")) {
-      int unk = spec::index_field(spec, "unk_id", where);
+    if (fields::present(spec, "unk_id")) {
+      int unk = fields::index_field(spec, "unk_id", where);
       if (unk >= id) fail(where, ": unk_id ", unk, " is outside the vocab of ", id, " pieces");
       unk_id_ = unk;
     }
-    byte_fallback_ = spec::bool_or(spec, "byte_fallback", false, where);
+    byte_fallback_ = fields::bool_or(spec, "byte_fallback", false, where);
   }
 
   const Vocab& vocab() const override { return vocab_; }

@@ -7,17 +7,17 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/model.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 
 namespace qkv::tokenize {
 
 class WordLevelModel : public Model {
  public:
   WordLevelModel(const nlohmann::json& spec, const std::string& where) {
-    unk_token_ = spec::string_or(spec, "unk_token", "<unk>", where);
-    const auto& vocab = spec::required(spec, "vocab", where);
+    unk_token_ = fields::string_or(spec, "unk_token", "<unk>", where);
+    const auto& vocab = fields::required(spec, "vocab", where);
     if (!vocab.is_object()) fail(where, ": 'vocab' must be an object of token -> id");
-    for (const auto& [token, id] : vocab.items()) vocab_.add(token, spec::index_of(id, where, "vocab"));
+    for (const auto& [token, id] : vocab.items()) vocab_.add(token, fields::index_of(id, where, "vocab"));
   }
   const Vocab& vocab() const override { return vocab_; }
   void tokenize(std::string_view word, std::vector<int>& out) const override {

@@ -9,21 +9,21 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/model.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 
 namespace qkv::tokenize {
 
 class WordPieceModel : public Model {
  public:
   WordPieceModel(const nlohmann::json& spec, const std::string& where) {
-    unk_token_ = spec::string_or(spec, "unk_token", "[UNK]", where);
-    prefix_ = spec::string_or(spec, "continuing_subword_prefix", "##", where);
-    max_chars_ = spec::present(spec, "max_input_chars_per_word")
-                     ? static_cast<std::size_t>(spec::index_field(spec, "max_input_chars_per_word", where))
+    unk_token_ = fields::string_or(spec, "unk_token", "[UNK]", where);
+    prefix_ = fields::string_or(spec, "continuing_subword_prefix", "##", where);
+    max_chars_ = fields::present(spec, "max_input_chars_per_word")
+                     ? static_cast<std::size_t>(fields::index_field(spec, "max_input_chars_per_word", where))
                      : 100;
-    const auto& vocab = spec::required(spec, "vocab", where);
+    const auto& vocab = fields::required(spec, "vocab", where);
     if (!vocab.is_object()) fail(where, ": 'vocab' must be an object of token -> id");
-    for (const auto& [token, id] : vocab.items()) vocab_.add(token, spec::index_of(id, where, "vocab"));
+    for (const auto& [token, id] : vocab.items()) vocab_.add(token, fields::index_of(id, where, "vocab"));
   }
 
   const Vocab& vocab() const override { return vocab_; }

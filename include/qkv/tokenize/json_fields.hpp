@@ -9,7 +9,7 @@
 
 #include "qkv/core/error.hpp"
 
-namespace qkv::tokenize::spec {
+namespace qkv::tokenize::fields {
 
 inline bool present(const nlohmann::json& j, const char* key) {
   return j.is_object() && j.contains(key) && !j.at(key).is_null();
@@ -68,4 +68,4 @@ inline std::string char_field(const nlohmann::json& j, const char* key, const st
   return s;
 }
 
-}  // namespace qkv::tokenize::spec
+}  // namespace qkv::tokenize::fields
