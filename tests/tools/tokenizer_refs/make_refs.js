@@ -8,6 +8,7 @@
 //   "tokenizer": "<name>", "generator": "...", "tokenizers_version": "x.y.z",
 //   "cases": [ {
 //     "id":      index into hard_strings.json,
+//     "category": the hard_strings.json category,
 //     "text":    the input (for invalid UTF-8 inputs: the lossy-decoded text),
 //     "hex":     raw input bytes, only for invalid UTF-8 inputs,
 //     "ids":     encode(text, add_special_tokens = true),
@@ -41,7 +42,7 @@ async function run(name, strings) {
     const plain = await tok.encode(s.text, null, { addSpecialTokens: false });
     const ids = withSp.getIds();
     const idsPlain = plain.getIds();
-    const c = { id: s.id, text: s.text };
+    const c = { id: s.id, category: s.category, text: s.text };
     if (s.hex !== undefined) c.hex = s.hex;
     c.ids = ids;
     c.tokens = withSp.getTokens();
