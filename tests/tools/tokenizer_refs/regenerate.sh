@@ -26,5 +26,6 @@ else
 fi
 /usr/bin/python3 convert_spm.py unigram "$TMP/unigram.in.model" "$DATA/unigram"
 /usr/bin/python3 convert_spm.py llama2 "$TMP/llama2bpe.in.model" "$DATA/llama2-style"
+node build_variants.js
 rm -rf "$TMP"
 node make_refs.js
