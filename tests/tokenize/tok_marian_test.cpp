@@ -68,3 +68,13 @@ TEST(TokSentencePiece, TruncatedOrGarbageFilesAreErrors) {
     EXPECT_NE(std::string(e.what()).find("dir/target.spm"), std::string::npos) << e.what();
   }
 }
+
+TEST(TokSentencePiece, MalformedBytesReadAsReplacementCharacter) {
+  // python3-sentencepiece: encode(b"\xff") on the corpus unigram model gives [3, 0] ("▁", <unk>),
+  // while the text "\uFFFD" is deleted by the nmt_nfkc charsmap.
+  const auto spm = qkv::tokenize::SentencePieceProcessor::load(QKV_TEST_DATA "/tokenize/unigram/spm.model");
+  std::vector<int> ids;
+  for (const auto& p : spm.encode_as_pieces("\xff")) ids.push_back(spm.piece_id(p));
+  EXPECT_EQ(ids, (std::vector<int>{3, 0}));
+  EXPECT_TRUE(spm.encode_as_pieces("\xEF\xBF\xBD").empty());
+}

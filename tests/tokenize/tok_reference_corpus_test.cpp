@@ -83,7 +83,8 @@ TEST(TokReferenceSpm, UnigramModelMatchesSentencepiece) {
   int mismatches = 0;
   for (const auto& c : cases) {
     std::vector<int> ids;
-    for (const auto& piece : spm.encode_as_pieces(tok_corpus_input(c))) ids.push_back(spm.piece_id(piece));
+    // python3-sentencepiece was given the text after U+FFFD repair, not the raw bytes.
+    for (const auto& piece : spm.encode_as_pieces(c.at("text").get<std::string>())) ids.push_back(spm.piece_id(piece));
     if (ids != c.at("ids").get<std::vector<int>>() && ++mismatches <= 8)
       ADD_FAILURE() << "case " << c.at("id") << " " << c.at("text").dump() << ": got " << nlohmann::json(ids).dump()
                     << ", expected " << c.at("ids").dump();

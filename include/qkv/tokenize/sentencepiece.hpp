@@ -174,7 +174,9 @@ class SentencePieceProcessor {
     }
     if (charsmap_)
       if (auto match = charsmap_->longest_match(input)) return {match->second, match->first};
-    std::size_t length = std::min(UnigramLattice<float>::utf8_length(static_cast<unsigned char>(input[0])), input.size());
+    std::size_t prefix = 0;
+    std::size_t length = detail::utf8_sequence_length(input, 0, prefix);
+    if (length == 0) return {"\xEF\xBF\xBD", 1};  // a malformed byte reads as U+FFFD, bypassing the charsmap
     return {input.substr(0, length), length};
   }
 
