@@ -87,9 +87,9 @@ int main(int argc, char** argv) {
           std::copy(ids.begin(), ids.end(), input.data());
           qkv::ForwardOptions options;
           options.output_attentions = args.has("attention-svg");
-          const auto out = model->forward(input, {}, options);
+          auto out = model->forward(input, {}, options);
           if (args.flag("classify")) {
-            qkv::Tensor<float> probs = out.logits;
+            qkv::Tensor<float> probs = std::move(out.logits);
             qkv::ops::softmax(probs);
             const float* p = probs.data();
             const std::int64_t best = std::max_element(p, p + probs.dim(1)) - p;

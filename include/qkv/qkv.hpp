@@ -31,3 +31,4 @@
 #include "qkv/ops/norm.hpp"
 #include "qkv/ops/rotary.hpp"
 #include "qkv/ops/softmax.hpp"
+#include "qkv/tokenize/tokenizer.hpp"

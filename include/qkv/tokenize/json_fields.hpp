@@ -1,6 +1,6 @@
 #pragma once
-// Typed reads of tokenizer.json fields for the model, added-token, post-processor and decoder
-// parsers. `where` names the file and the object ("tokenizer.json: model"), so errors point at
+// Typed reads of the fields of tokenizer.json components (normalizer, pre-tokenizer, model, added
+// tokens, post-processor, decoder). `where` names the file and the object ("tokenizer.json: model"), so errors point at
 // the offending field.
 #include <cstdint>
 #include <string>
@@ -38,6 +38,12 @@ inline bool bool_or(const nlohmann::json& j, const char* key, bool fallback, con
   if (!present(j, key)) return fallback;
   if (!j.at(key).is_boolean()) fail(where, ": field '", key, "' must be true or false");
   return j.at(key).get<bool>();
+}
+
+inline const nlohmann::json& array_field(const nlohmann::json& j, const char* key, const std::string& where) {
+  const auto& v = required(j, key, where);
+  if (!v.is_array()) fail(where, ": field '", key, "' must be an array");
+  return v;
 }
 
 // Token ids and counts: non-negative integers that fit an int.

@@ -15,7 +15,7 @@
 #include "qkv/tokenize/byte_level.hpp"
 #include "qkv/tokenize/patterns.hpp"
 #include "qkv/tokenize/precompiled.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/unicode.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
@@ -56,7 +56,7 @@ class Bert : public Normalizer {
         append_utf8(out, cp);
         if (is_chinese_char(cp)) out += ' ';
       });
-    if (strip_accents_) s = strip_accents(nfd(s));
+    if (strip_accents_) s = strip_nonspacing_marks(nfd(s));
     if (lowercase_) s = lowercase(s);
     return s;
   }
@@ -173,7 +173,7 @@ class Sequence : public Normalizer {
 
 // {"String": s} or {"Regex": r}, shared by Replace and the Split pre-tokenizer.
 inline Pattern pattern_from_spec(const nlohmann::json& spec, const std::string& where) {
-  const auto& p = spec::field(spec, "pattern", where);
+  const auto& p = fields::required(spec, "pattern", where);
   if (p.is_object() && p.size() == 1 && p.begin().value().is_string()) {
     if (p.contains("String")) return Pattern::literal(p["String"].get<std::string>());
     if (p.contains("Regex")) return Pattern::regex(p["Regex"].get<std::string>(), where);
@@ -185,12 +185,12 @@ inline Pattern pattern_from_spec(const nlohmann::json& spec, const std::string& 
 
 inline std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, const std::string& where) {
   using namespace normalizers;
-  const std::string type = spec::type(spec, where);
+  const std::string type = fields::type_of(spec, where);
   if (type == "BertNormalizer") {
-    const bool lower = spec::bool_field(spec, "lowercase", where, true);
-    return std::make_unique<Bert>(spec::bool_field(spec, "clean_text", where, true),
-                                  spec::bool_field(spec, "handle_chinese_chars", where, true),
-                                  spec::bool_field(spec, "strip_accents", where, lower), lower);
+    const bool lower = fields::bool_or(spec, "lowercase", true, where);
+    return std::make_unique<Bert>(fields::bool_or(spec, "clean_text", true, where),
+                                  fields::bool_or(spec, "handle_chinese_chars", true, where),
+                                  fields::bool_or(spec, "strip_accents", lower, where), lower);
   }
   if (type == "Lowercase") return std::make_unique<Function>(&lowercase);
   if (type == "NFC") return std::make_unique<Function>(&nfc);
@@ -201,14 +201,14 @@ inline std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, c
   if (type == "Nmt") return std::make_unique<Nmt>();
   if (type == "ByteLevel") return std::make_unique<ByteLevel>();
   if (type == "Replace")
-    return std::make_unique<Replace>(pattern_from_spec(spec, where), spec::string_field(spec, "content", where));
-  if (type == "Prepend") return std::make_unique<Prepend>(spec::string_field(spec, "prepend", where));
+    return std::make_unique<Replace>(pattern_from_spec(spec, where), fields::string_field(spec, "content", where));
+  if (type == "Prepend") return std::make_unique<Prepend>(fields::string_field(spec, "prepend", where));
   if (type == "Strip")
-    return std::make_unique<Strip>(spec::bool_field(spec, "strip_left", where, true),
-                                   spec::bool_field(spec, "strip_right", where, true));
+    return std::make_unique<Strip>(fields::bool_or(spec, "strip_left", true, where),
+                                   fields::bool_or(spec, "strip_right", true, where));
   if (type == "Precompiled") {
-    const auto& map = spec::field(spec, "precompiled_charsmap", where);
-    if (map.is_null()) return std::make_unique<Precompiled>(std::nullopt);
+    if (!fields::present(spec, "precompiled_charsmap")) return std::make_unique<Precompiled>(std::nullopt);
+    const auto& map = spec.at("precompiled_charsmap");
     if (!map.is_string()) fail(where, ": field 'precompiled_charsmap' must be a base64 string");
     const std::string blob = base64_decode(map.get<std::string>(), where + ": precompiled_charsmap");
     if (blob.empty()) return std::make_unique<Precompiled>(std::nullopt);
@@ -216,7 +216,7 @@ inline std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec, c
   }
   if (type == "Sequence") {
     std::vector<std::unique_ptr<Normalizer>> steps;
-    const auto& list = spec::array_field(spec, "normalizers", where);
+    const auto& list = fields::array_field(spec, "normalizers", where);
     for (std::size_t i = 0; i < list.size(); ++i)
       steps.push_back(make_normalizer(list[i], where + ".normalizers[" + std::to_string(i) + "]"));
     return std::make_unique<Sequence>(std::move(steps));

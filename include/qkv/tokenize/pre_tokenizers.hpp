@@ -15,7 +15,7 @@
 #include "qkv/tokenize/byte_level.hpp"
 #include "qkv/tokenize/normalizers.hpp"
 #include "qkv/tokenize/patterns.hpp"
-#include "qkv/tokenize/spec_fields.hpp"
+#include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/unicode.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
@@ -228,7 +228,7 @@ class Sequence : public PreTokenizer {
 
 inline SplitBehavior behavior_from_spec(const nlohmann::json& spec, const std::string& where, const char* fallback) {
   const auto it = spec.find("behavior");
-  const std::string name = it == spec.end() || it->is_null() ? fallback : spec::string_field(spec, "behavior", where);
+  const std::string name = it == spec.end() || it->is_null() ? fallback : fields::string_field(spec, "behavior", where);
   if (name == "Removed") return SplitBehavior::Removed;
   if (name == "Isolated") return SplitBehavior::Isolated;
   if (name == "MergedWithPrevious") return SplitBehavior::MergedWithPrevious;
@@ -239,7 +239,7 @@ inline SplitBehavior behavior_from_spec(const nlohmann::json& spec, const std::s
 
 // A field holding exactly one character (Metaspace replacement, CharDelimiterSplit delimiter).
 inline std::string char_field(const nlohmann::json& spec, const char* key, const std::string& where) {
-  const std::string s = spec::string_field(spec, key, where);
+  const std::string s = fields::string_field(spec, key, where);
   if (!is_valid_utf8(s) || code_points(s).size() != 1) fail(where, ": field '", key, "' must be one character");
   return s;
 }
@@ -248,13 +248,13 @@ inline std::string char_field(const nlohmann::json& spec, const char* key, const
 
 inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec, const std::string& where) {
   using namespace pre_tokenizers;
-  const std::string type = spec::type(spec, where);
+  const std::string type = fields::type_of(spec, where);
   if (type == "ByteLevel")
-    return std::make_unique<ByteLevel>(spec::bool_field(spec, "add_prefix_space", where, true),
-                                       spec::bool_field(spec, "use_regex", where, true));
+    return std::make_unique<ByteLevel>(fields::bool_or(spec, "add_prefix_space", true, where),
+                                       fields::bool_or(spec, "use_regex", true, where));
   if (type == "Split")
     return std::make_unique<Split>(normalizers::pattern_from_spec(spec, where),
-                                   behavior_from_spec(spec, where, "Removed"), spec::bool_field(spec, "invert", where, false));
+                                   behavior_from_spec(spec, where, "Removed"), fields::bool_or(spec, "invert", false, where));
   if (type == "Whitespace")
     return std::make_unique<Split>(Pattern::regex(std::string(kWhitespacePattern), where), SplitBehavior::Removed, true);
   if (type == "WhitespaceSplit") return char_split([](char32_t cp) { return is_whitespace(cp); }, SplitBehavior::Removed);
@@ -266,7 +266,7 @@ inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& sp
     return char_split([](char32_t cp) { return is_bert_punctuation(cp); }, behavior_from_spec(spec, where, "Isolated"));
   if (type == "Digits")
     return char_split([](char32_t cp) { return is_numeric(cp); },
-                      spec::bool_field(spec, "individual_digits", where, false) ? SplitBehavior::Isolated
+                      fields::bool_or(spec, "individual_digits", false, where) ? SplitBehavior::Isolated
                                                                                 : SplitBehavior::Contiguous);
   if (type == "BertPreTokenizer") {
     std::vector<std::unique_ptr<PreTokenizer>> steps;
@@ -278,20 +278,20 @@ inline std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& sp
     // The legacy add_prefix_space may accompany prepend_scheme but must agree with it.
     PrependScheme scheme = PrependScheme::Always;
     if (spec.contains("prepend_scheme") && !spec["prepend_scheme"].is_null()) {
-      const std::string name = spec::string_field(spec, "prepend_scheme", where);
+      const std::string name = fields::string_field(spec, "prepend_scheme", where);
       if (name == "always") scheme = PrependScheme::Always;
       else if (name == "first") scheme = PrependScheme::First;
       else if (name == "never") scheme = PrependScheme::Never;
       else fail(where, ": unknown prepend_scheme '", name, "'");
     }
-    if (!spec::bool_field(spec, "add_prefix_space", where, true) && scheme != PrependScheme::Never)
+    if (!fields::bool_or(spec, "add_prefix_space", true, where) && scheme != PrependScheme::Never)
       fail(where, ": add_prefix_space false contradicts prepend_scheme (give prepend_scheme \"never\")");
     const std::string replacement = char_field(spec, "replacement", where);
-    return std::make_unique<Metaspace>(replacement, scheme, spec::bool_field(spec, "split", where, true));
+    return std::make_unique<Metaspace>(replacement, scheme, fields::bool_or(spec, "split", true, where));
   }
   if (type == "Sequence") {
     std::vector<std::unique_ptr<PreTokenizer>> steps;
-    const auto& list = spec::array_field(spec, "pretokenizers", where);
+    const auto& list = fields::array_field(spec, "pretokenizers", where);
     for (std::size_t i = 0; i < list.size(); ++i)
       steps.push_back(make_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]"));
     return std::make_unique<Sequence>(std::move(steps));

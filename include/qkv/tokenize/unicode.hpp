@@ -218,14 +218,24 @@ inline std::string lowercase(std::string_view text) {
   return out;
 }
 
-inline std::string strip_accents(std::string_view text) {
+// The text without the code points `removed` accepts.
+template <class Predicate>
+std::string without_code_points(std::string_view text, Predicate removed) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t pos = 0; pos < text.size();) {
     const std::size_t start = pos;
-    if (!is_strip_accents_mark(next_code_point(text, pos))) out.append(text.substr(start, pos - start));
+    if (!removed(next_code_point(text, pos))) out.append(text.substr(start, pos - start));
   }
   return out;
+}
+
+inline std::string strip_accents(std::string_view text) { return without_code_points(text, is_strip_accents_mark); }
+
+// BertNormalizer's accent stripping removes nonspacing marks (Mn) only: vowel signs (Mc) and
+// enclosing marks (Me) stay, unlike the StripAccents normalizer.
+inline std::string strip_nonspacing_marks(std::string_view text) {
+  return without_code_points(text, [](char32_t cp) { return general_category(cp) == GeneralCategory::Mn; });
 }
 
 // ---- Grapheme clusters (UAX #29 extended clusters, as Rust's unicode-segmentation) ----
