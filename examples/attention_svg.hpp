@@ -55,7 +55,8 @@ inline std::string attention_svg(const std::vector<std::string>& columns, const 
     return int(std::min<std::size_t>(n, 24));
   };
   const int left = 12 + char_width * longest(rows), top = 40 + char_width * longest(columns);
-  const int width = left + cell * int(columns.size()) + 12, height = top + cell * int(rows.size()) + 12;
+  const int width = std::max(left + cell * int(columns.size()) + 12, 24 + char_width * int(title.size()));
+  const int height = top + cell * int(rows.size()) + 12;
   std::string svg = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   svg += "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" + std::to_string(width) + "\" height=\"" +
          std::to_string(height) + "\" font-family=\"sans-serif\" font-size=\"13\">\n";
