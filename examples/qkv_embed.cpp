@@ -69,15 +69,10 @@ int main(int argc, char** argv) {
         if (args.flag("classify") && model->classifier.weight.empty())
           qkv::fail(dir, " has no sequence-classification head (--classify needs one)");
         std::optional<qkv::Tokenizer> tokenizer;
-        if (!args.has("ids") || args.has("attention-svg")) tokenizer = qkv::Tokenizer::load(dir);
-
-        std::vector<std::vector<std::int64_t>> inputs;
-        if (args.has("ids")) {
-          inputs.push_back(qkv::cli::parse_ids(args.value("ids")));
-        } else {
-          for (const std::string& text : qkv::cli::texts_or_stdin_lines(args.positional()))
-            inputs.push_back(qkv::cli::to_int64(tokenizer->encode(text)));
-        }
+        // --ids are checked before the tokenizer is needed (to print text or label tokens).
+        if (!args.has("ids")) tokenizer = qkv::Tokenizer::load(dir);
+        const auto inputs = qkv::cli::token_inputs(args, tokenizer ? &*tokenizer : nullptr);
+        if (!tokenizer && (args.has("attention-svg"))) tokenizer = qkv::Tokenizer::load(dir);
         if (args.has("attention-svg") && inputs.size() != 1)
           qkv::fail("--attention-svg draws one input; got ", inputs.size());
 

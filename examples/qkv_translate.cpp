@@ -85,15 +85,10 @@ int main(int argc, char** argv) {
         if (model == nullptr) qkv::fail(dir, " is ", other_program(loaded), " (qkv-translate runs encoder-decoder models)");
         const qkv::GenerationConfig config = qkv::GenerationConfig::load(dir);
         std::optional<qkv::Tokenizer> tokenizer;
-        if (!args.has("ids") || !args.flag("print-ids") || args.has("attention-svg")) tokenizer = qkv::Tokenizer::load(dir);
-
-        std::vector<std::vector<std::int64_t>> sources;
-        if (args.has("ids")) {
-          sources.push_back(qkv::cli::parse_ids(args.value("ids")));
-        } else {
-          for (const std::string& text : qkv::cli::texts_or_stdin_lines(args.positional()))
-            sources.push_back(qkv::cli::to_int64(tokenizer->encode(text)));
-        }
+        // --ids are checked before the tokenizer is needed (to print text or label tokens).
+        if (!args.has("ids")) tokenizer = qkv::Tokenizer::load(dir);
+        const auto sources = qkv::cli::token_inputs(args, tokenizer ? &*tokenizer : nullptr);
+        if (!tokenizer && (!args.flag("print-ids") || args.has("attention-svg"))) tokenizer = qkv::Tokenizer::load(dir);
         if (args.has("attention-svg") && sources.size() != 1)
           qkv::fail("--attention-svg draws one translation; got ", sources.size(), " inputs");
 

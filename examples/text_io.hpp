@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli.hpp"
 #include "qkv/tokenize/tokenizer.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
@@ -26,6 +27,15 @@ inline std::vector<std::string> texts_or_stdin_lines(const std::vector<std::stri
 
 inline std::vector<std::int64_t> to_int64(const std::vector<int>& ids) { return {ids.begin(), ids.end()}; }
 inline std::vector<int> to_int(const std::vector<std::int64_t>& ids) { return {ids.begin(), ids.end()}; }
+
+// The token ids of each input: --ids, else each TEXT (or stdin line) encoded by `tokenizer`.
+inline std::vector<std::vector<std::int64_t>> token_inputs(const Args& args, const Tokenizer* tokenizer) {
+  if (args.has("ids")) return {parse_ids(args.value("ids"))};
+  std::vector<std::vector<std::int64_t>> inputs;
+  for (const std::string& text : texts_or_stdin_lines(args.positional()))
+    inputs.push_back(to_int64(tokenizer->encode(text)));
+  return inputs;
+}
 
 // text as the inside of a JSON string literal.
 inline std::string json_escaped(const std::string& text) {

@@ -15,16 +15,6 @@ nlohmann::json demo_json(const std::string& name) {
   return nlohmann::json::parse(test::read_file(test::data_path("demos/" + name)));
 }
 
-std::vector<std::string> demo_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = text.find('\n', start);
-    lines.push_back(text.substr(start, end - start));
-    start = end == std::string::npos ? text.size() : end + 1;
-  }
-  return lines;
-}
-
 std::string demo_ids(const nlohmann::json& ids, const char* separator = " ") {
   std::string out;
   for (const auto& id : ids) out += (out.empty() ? "" : separator) + std::to_string(id.get<int>());
@@ -41,7 +31,7 @@ TEST(DemoEnEs, TranslatesTheBallIsBlue) {
 
 TEST(DemoEnEs, HeldOutSentencesTranslateAsTheGrammarAndTorchSay) {
   std::vector<std::string> english, spanish;
-  for (const auto& line : demo_lines(test::read_file(test::data_path("demos/en_es_heldout.tsv")))) {
+  for (const auto& line : test::output_lines(test::read_file(test::data_path("demos/en_es_heldout.tsv")))) {
     const auto tab = line.find('\t');
     ASSERT_NE(tab, std::string::npos) << line;
     english.push_back(line.substr(0, tab));
@@ -52,7 +42,7 @@ TEST(DemoEnEs, HeldOutSentencesTranslateAsTheGrammarAndTorchSay) {
   for (const auto& s : english) input += s + "\n";
   const auto r = test::run_example("qkv-translate", kEnEs, input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto got = demo_lines(r.out);
+  const auto got = test::output_lines(r.out);
   ASSERT_EQ(got.size(), english.size());
   const auto torch = demo_json("en_es_torch.json").at("sentences");
   std::size_t exact = 0;
@@ -115,7 +105,7 @@ TEST(DemoLangId, ClassifiesLikeTorch) {
   for (const auto& s : torch) input += s.at("text").get<std::string>() + "\n";
   const auto r = test::run_example("qkv-embed", "--model examples/models/lang-id --classify", input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const auto got = demo_lines(r.out);
+  const auto got = test::output_lines(r.out);
   ASSERT_EQ(got.size(), torch.size());
   std::size_t right = 0;
   for (std::size_t i = 0; i < got.size(); ++i) {

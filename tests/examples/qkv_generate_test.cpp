@@ -97,9 +97,9 @@ TEST_F(QkvGenerate, FailuresAreOneLineOnStderr) {
   test::expect_one_line_error(test::run_example("qkv-generate", model + " --prompt 'The ball is'"), "tokenizer.json");
   test::expect_one_line_error(test::run_example("qkv-generate", model + " --prompt 'The ball is'"), "tokenizer.json");
   test::expect_one_line_error(test::run_example("qkv-generate", model), "--ids");
-  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1,500"), "outside the vocabulary");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1,500 --print-ids"), "outside the vocabulary");
   test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --max-new-tokens -2"), "--max-new-tokens must be >= 0");
-  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --max-new-tokens 64"), "exceeds the model's 64 positions");
+  test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --max-new-tokens 64 --print-ids"), "exceeds the model's 64 positions");
   test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --top-p 0"), "top_p");
   test::expect_one_line_error(test::run_example("qkv-generate", model + " --ids 1 --frobnicate"), "unknown option --frobnicate");
   test::expect_one_line_error(test::run_example("qkv-generate", "--model '" + test::data_path("hf/t5_a") + "' --ids 1"), "qkv-translate");

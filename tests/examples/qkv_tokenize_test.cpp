@@ -41,16 +41,6 @@ std::vector<TokenizeCase> tokenize_cases(const std::string& name) {
   return cases;
 }
 
-std::vector<std::string> tokenize_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  for (std::size_t start = 0; start < text.size();) {
-    const std::size_t end = text.find('\n', start);
-    lines.push_back(text.substr(start, end - start));
-    start = end == std::string::npos ? text.size() : end + 1;
-  }
-  return lines;
-}
-
 class QkvTokenizeCorpus : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(QkvTokenizeCorpus, EncodeAndDecodeMatchHuggingFaceTokenizers) {
@@ -67,8 +57,8 @@ TEST_P(QkvTokenizeCorpus, EncodeAndDecodeMatchHuggingFaceTokenizers) {
   const auto decoded = test::run_example("qkv-tokenize", model + " --decode", id_lines);
   const auto skipped = test::run_example("qkv-tokenize", model + " --decode --no-special-tokens", id_lines);
   for (const auto* r : {&encoded, &plain, &decoded, &skipped}) ASSERT_EQ(r->exit_code, 0) << r->err;
-  const auto e = tokenize_lines(encoded.out), p = tokenize_lines(plain.out), d = tokenize_lines(decoded.out),
-             s = tokenize_lines(skipped.out);
+  const auto e = test::output_lines(encoded.out), p = test::output_lines(plain.out), d = test::output_lines(decoded.out),
+             s = test::output_lines(skipped.out);
   ASSERT_EQ(e.size(), cases.size());
   ASSERT_EQ(p.size(), cases.size());
   for (std::size_t i = 0; i < cases.size(); ++i) {

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 
 #include "support/reference.hpp"
@@ -42,6 +43,17 @@ inline ProgramResult run_example(const std::string& program, const std::string& 
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+// A program's output as lines (the last newline ends the last line).
+inline std::vector<std::string> output_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = text.find('\n', start);
+    lines.push_back(text.substr(start, end - start));
+    start = end == std::string::npos ? text.size() : end + 1;
+  }
+  return lines;
 }
 
 // The contract for failures: non-zero exit, nothing on stdout, exactly one line on stderr that

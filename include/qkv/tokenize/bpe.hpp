@@ -127,7 +127,10 @@ class BpeModel : public Model {
         push(*id);
         continue;
       }
-      if (byte_fallback_ && push_bytes(s, push)) continue;
+      if (const auto bytes = byte_fallback_ ? byte_fallback_ids(vocab_, s) : std::nullopt) {
+        for (const int id : *bytes) push(id);
+        continue;
+      }
       if (!unk_token_) continue;  // no unknown token: the character is dropped
       auto unk = vocab_.find(*unk_token_);
       if (!unk) fail("BPE model: unk_token \"", *unk_token_, "\" is not in the vocab");
@@ -139,20 +142,6 @@ class BpeModel : public Model {
     return symbols;
   }
 
-  // All bytes of `s` as <0xXX> tokens, or nothing if one of them is missing from the vocab.
-  template <class Push>
-  bool push_bytes(const std::string& s, Push& push) const {
-    std::vector<int> ids;
-    for (unsigned char byte : s) {
-      char name[8];
-      std::snprintf(name, sizeof name, "<0x%02X>", byte);
-      auto id = vocab_.find(name);
-      if (!id) return false;
-      ids.push_back(*id);
-    }
-    for (int id : ids) push(id);
-    return true;
-  }
 
   static std::size_t utf8_length(unsigned char lead) {
     return lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4;

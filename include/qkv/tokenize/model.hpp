@@ -39,6 +39,20 @@ class Vocab {
   std::unordered_map<int, std::string> tokens_;
 };
 
+// byte_fallback: the ids of the <0xXX> tokens of every byte of `text`, or nothing when the vocab
+// lacks one of them (then the caller falls back to the unknown token).
+inline std::optional<std::vector<int>> byte_fallback_ids(const Vocab& vocab, std::string_view text) {
+  std::vector<int> ids;
+  for (const unsigned char byte : text) {
+    const char hex[] = "0123456789ABCDEF";
+    const std::string name = std::string("<0x") + hex[byte >> 4] + hex[byte & 15] + ">";
+    const auto id = vocab.find(name);
+    if (!id) return std::nullopt;
+    ids.push_back(*id);
+  }
+  return ids;
+}
+
 class Model {
  public:
   virtual ~Model() = default;

@@ -130,7 +130,9 @@ class UnigramModel : public Model {
       std::string_view piece = fused.text;
       if (auto id = vocab_.find(piece)) {
         out.push_back(*id);
-      } else if (!(byte_fallback_ && push_bytes(piece, out))) {
+      } else if (const auto bytes = byte_fallback_ ? byte_fallback_ids(vocab_, piece) : std::nullopt) {
+        out.insert(out.end(), bytes->begin(), bytes->end());
+      } else {
         if (!unk_id_) fail("Unigram model: no unk_id for the unknown piece \"", piece, "\"");
         out.push_back(*unk_id_);
       }
@@ -138,19 +140,6 @@ class UnigramModel : public Model {
   }
 
  private:
-  bool push_bytes(std::string_view piece, std::vector<int>& out) const {
-    std::vector<int> ids;
-    for (unsigned char byte : piece) {
-      char name[8];
-      std::snprintf(name, sizeof name, "<0x%02X>", byte);
-      auto id = vocab_.find(name);
-      if (!id) return false;
-      ids.push_back(*id);
-    }
-    out.insert(out.end(), ids.begin(), ids.end());
-    return true;
-  }
-
   Vocab vocab_;
   UnigramLattice<double> lattice_;
   double min_score_ = std::numeric_limits<double>::infinity();
