@@ -55,10 +55,11 @@ int main(int argc, char** argv) {
         const qkv::Model model = qkv::load(dir);
         const qkv::DecoderModel& decoder = decoder_of(model, dir);
         std::optional<qkv::Tokenizer> tokenizer;
-        if (args.has("prompt") || !args.flag("print-ids")) tokenizer = qkv::Tokenizer::load(dir);
+        if (args.has("prompt")) tokenizer = qkv::Tokenizer::load(dir);
         const std::vector<std::int64_t> prompt = args.has("prompt")
                                                      ? qkv::cli::to_int64(tokenizer->encode(args.value("prompt")))
                                                      : qkv::cli::parse_ids(args.value("ids"));
+        if (!tokenizer && !args.flag("print-ids")) tokenizer = qkv::Tokenizer::load(dir);  // to print text
         if (prompt.empty()) qkv::fail("the prompt is empty: it has no tokens to continue");
         if (args.flag("print-ids")) {
           bool first = true;
