@@ -26,10 +26,18 @@ no transformers, no network):
     /usr/bin/python3 examples/models/train_demos.py            # all three models
     /usr/bin/python3 examples/models/train_demos.py en-es      # or a subset: en-es tiny-lm lang-id
 
-How long it takes: about 5 minutes in total on 2 CPU cores (torch.set_num_threads(2)); the
-translator takes most of it. The script prints the time of each stage. Results are deterministic
-for a given torch build (fixed seeds); a different torch version or CPU may give slightly
-different weights.
+How long it takes: about 4 minutes in total on a 2-core machine shared with other work
+(measured 218 s and 239 s: en-es ~150 s, tiny-lm ~60 s, lang-id ~15 s). Torch runs on one
+thread by default (DEMO_THREADS=2 to change it): with two threads on a busy machine, steps were up
+to 10x slower. Results are deterministic for a given torch build and thread count (fixed seeds;
+two runs gave bit-identical model.safetensors); another torch version or CPU may give slightly
+different weights. EN_ES_STEPS, TINY_LM_STEPS, LANG_ID_STEPS override the training steps
+(1400, 1200, 300); DUMP_TOKENIZED=FILE writes the ids this script's tokenizers give to the
+corpus texts, for checking the tokenizer.json files against the reference library.
+
+Held-out results of the committed models: en-es 200/200 exact translations; lang-id 400/400;
+tiny-lm every greedy continuation a sentence of the grammar (12 listed and 100 random prompts).
+examples/models/check_qkv.py checks qkv's programs against the torch references.
 """
 
 import json
@@ -268,6 +276,17 @@ def write_json(path, obj, compact=False):
         else:
             json.dump(obj, f, ensure_ascii=False, indent=2)
         f.write("\n")
+
+
+def write_rows_json(path, obj, rows):
+    """Like write_json, with each element of the list obj[rows] on one line (a diff-friendly table)."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("{\n")
+        for key, value in obj.items():
+            if key != rows:
+                f.write(f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n")
+        lines = [json.dumps(r, ensure_ascii=False) for r in obj[rows]]
+        f.write(f"  {json.dumps(rows)}: [\n    " + ",\n    ".join(lines) + "\n  ]\n}\n")
 
 
 def added_token(i, content):
@@ -833,11 +852,11 @@ def train_en_es(train, heldout):
     with open(os.path.join(TEST_DATA, "en_es_heldout.tsv"), "w", encoding="utf-8") as f:
         for e, s in heldout:
             f.write(f"{e}\t{s}\n")
-    write_json(os.path.join(TEST_DATA, "en_es_torch.json"), {
+    write_rows_json(os.path.join(TEST_DATA, "en_es_torch.json"), {
         "description": "examples/models/en-es in torch (train_demos.py): for each held-out sentence, the "
                        "tokenizer's input ids (with </s>) and the greedy output ids (decoder start <pad> not "
                        "included, </s> included; <pad> banned as bad_words_ids [[0]] does).",
-        "exact_match": acc, "sentences": records})
+        "exact_match": acc, "sentences": records}, "sentences")
     return {"accuracy": acc, "train_seconds": train_time, "tokenizer": tok,
             "texts": [t for p in train + heldout for t in p]}
 
@@ -1062,10 +1081,10 @@ def train_tiny_lm(train):
     write_json(os.path.join(folder, "generation_config.json"), {"bos_token_id": bpe.eot, "eos_token_id": bpe.eot})
     save_safetensors(os.path.join(folder, "model.safetensors"), model.state_dict_hf())
     write_json(os.path.join(folder, "tokenizer.json"), bpe.to_json())
-    write_json(os.path.join(TEST_DATA, "tiny_lm_torch.json"), {
+    write_rows_json(os.path.join(TEST_DATA, "tiny_lm_torch.json"), {
         "description": "examples/models/tiny-lm in torch (train_demos.py): greedy continuations of 12 new "
                        "tokens at most (stopping after <|endoftext|>), ids and decoded text.",
-        "eos_token_id": bpe.eot, "max_new_tokens": 12, "prompts": records})
+        "eos_token_id": bpe.eot, "max_new_tokens": 12, "prompts": records}, "prompts")
     return {"grammatical": (ok, len(prompts), good, many), "train_seconds": train_time, "tokenizer": bpe,
             "texts": texts}
 
@@ -1222,11 +1241,11 @@ def train_lang_id(train, heldout):
     write_json(os.path.join(folder, "config.json"), config)
     save_safetensors(os.path.join(folder, "model.safetensors"), model.state_dict_hf())
     write_json(os.path.join(folder, "tokenizer.json"), tok.to_json())
-    write_json(os.path.join(TEST_DATA, "lang_id_torch.json"), {
+    write_rows_json(os.path.join(TEST_DATA, "lang_id_torch.json"), {
         "description": "examples/models/lang-id in torch (train_demos.py): held-out sentences of both "
                        "languages, their input ids ([CLS] ... [SEP]), the classifier logits, the first 8 "
                        "values of the pooler output and the predicted label (id2label).",
-        "accuracy": acc, "sentences": records})
+        "accuracy": acc, "sentences": records}, "sentences")
     return {"accuracy": acc, "train_seconds": train_time, "tokenizer": tok,
             "texts": [t for p in train[:3000] + heldout for t in p]}
 
