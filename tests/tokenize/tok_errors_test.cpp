@@ -60,5 +60,15 @@ TEST(TokErrors, MissingFilesAndIds) {
   EXPECT_THROW(tok.id_to_token(-1), qkv::Error);
   EXPECT_EQ(tok.token_to_id("zz"), std::nullopt);
   EXPECT_EQ(tok.encode("abba"), (std::vector<int>{2, 1, 0}));  // no unk token: nothing for unknown characters
-  EXPECT_EQ(tok.decode({2, 99, 1}), "ab b");                    // no decoder: spaces; unknown ids dropped
+  EXPECT_EQ(tok.decode({2, 1}), "ab b");                        // no decoder: tokens joined by spaces
+  for (const int bad : {3, 99, -1}) {
+    try {
+      tok.decode({2, bad, 1});
+      ADD_FAILURE() << "decode accepted id " << bad;
+    } catch (const qkv::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("token id " + std::to_string(bad) + " is outside the vocabulary (3 tokens)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
 }

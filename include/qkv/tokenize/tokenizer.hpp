@@ -44,8 +44,12 @@ class Tokenizer {
   std::vector<int> encode(std::string_view text, bool add_special_tokens = true) const {
     return backend_->encode(text, add_special_tokens);
   }
-  // Ids without a token are skipped, as tokenizers does.
+  // An id outside [0, vocab_size()) is a qkv::Error; an id inside it that names no token (a hole
+  // in a vocab.json) is skipped, as tokenizers does.
   std::string decode(const std::vector<int>& ids, bool skip_special_tokens = false) const {
+    for (const int id : ids)
+      if (id < 0 || id >= vocab_size())
+        fail("Tokenizer::decode: token id ", id, " is outside the vocabulary (", vocab_size(), " tokens)");
     return backend_->decode(ids, skip_special_tokens);
   }
   std::string id_to_token(int id) const {
