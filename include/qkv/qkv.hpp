@@ -13,6 +13,8 @@
 #include "qkv/models/decoder_model.hpp"
 #include "qkv/models/encoder_decoder_model.hpp"
 #include "qkv/models/encoder_model.hpp"
+#include "qkv/models/generation_config.hpp"
+#include "qkv/models/hf/load.hpp"
 #include "qkv/models/torch_layout.hpp"
 #include "qkv/models/weight_store.hpp"
 #include "qkv/nn/decoder_block.hpp"
