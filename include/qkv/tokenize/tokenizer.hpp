@@ -44,11 +44,11 @@ class Tokenizer {
   std::vector<int> encode(std::string_view text, bool add_special_tokens = true) const {
     return backend_->encode(text, add_special_tokens);
   }
-  // An id outside [0, vocab_size()) is a qkv::Error; an id inside it that names no token (a hole
-  // in a vocab.json) is skipped, as tokenizers does.
+  // An id that names no token is skipped when it lies inside [0, vocab_size()) (a hole in a
+  // vocab.json, as tokenizers skips it) and a qkv::Error otherwise.
   std::string decode(const std::vector<int>& ids, bool skip_special_tokens = false) const {
     for (const int id : ids)
-      if (id < 0 || id >= vocab_size())
+      if ((id < 0 || id >= vocab_size()) && !backend_->id_to_token(id))
         fail("Tokenizer::decode: token id ", id, " is outside the vocabulary (", vocab_size(), " tokens)");
     return backend_->decode(ids, skip_special_tokens);
   }
