@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -131,6 +132,14 @@ inline std::string error_of(const std::function<void()>& f) {
     return e.what();
   }
   return "";
+}
+
+// Checks that f throws a qkv::Error whose message mentions every one of `parts`.
+inline void expect_error_mentions(const std::function<void()>& f, std::initializer_list<std::string> parts) {
+  const std::string message = error_of(f);
+  EXPECT_NE(message, "") << "no qkv::Error thrown";
+  for (const auto& part : parts)
+    EXPECT_NE(message.find(part), std::string::npos) << "'" << message << "' lacks '" << part << "'";
 }
 
 // Runs body once per ISA this machine can run, with that ISA active; restores the best one.

@@ -9,6 +9,7 @@
 #include "qkv/tokenize/base64.hpp"
 #include "qkv/tokenize/normalizers.hpp"
 #include "qkv/tokenize/precompiled.hpp"
+#include "support/reference.hpp"
 
 namespace {
 
@@ -26,17 +27,6 @@ std::string normalizer_tiny_charsmap() {
   std::string b64;
   in >> b64;
   return qkv::tokenize::base64_decode(b64, "precompiled_tiny.b64");
-}
-
-// Runs `body` and checks it throws qkv::Error whose message contains every one of `parts`.
-template <class Body>
-void normalizer_expect_error(Body body, std::initializer_list<const char*> parts) {
-  try {
-    body();
-    ADD_FAILURE() << "no qkv::Error thrown";
-  } catch (const qkv::Error& e) {
-    for (const char* part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 void normalizer_check_reference(const std::string& file) {
@@ -79,39 +69,39 @@ TEST(NormalizerPrecompiled, EmptyOrNullCharsmapIsANoOp) {
 
 TEST(NormalizerErrors, NameTheProblem) {
   using nlohmann::json;
-  normalizer_expect_error([] { make_normalizer(json{{"type", "Fancy"}}, "tokenizer.json: normalizer"); },
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"type", "Fancy"}}, "tokenizer.json: normalizer"); },
                           {"tokenizer.json: normalizer", "Fancy"});
-  normalizer_expect_error([] { make_normalizer(json{{"kind", "NFC"}}, "n"); }, {"'type'"});
-  normalizer_expect_error([] { make_normalizer(json{{"type", "Replace"}, {"content", "x"}}, "n"); }, {"'pattern'"});
-  normalizer_expect_error(
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"kind", "NFC"}}, "n"); }, {"'type'"});
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"type", "Replace"}, {"content", "x"}}, "n"); }, {"'pattern'"});
+  qkv::test::expect_error_mentions(
       [] { make_normalizer(json{{"type", "Replace"}, {"pattern", {{"Regex", "(a|b)c"}}}, {"content", ""}}, "n"); },
       {"(a|b)c"});
-  normalizer_expect_error([] { make_normalizer(json{{"type", "Replace"}, {"pattern", {{"String", "a"}}}}, "n"); },
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"type", "Replace"}, {"pattern", {{"String", "a"}}}}, "n"); },
                           {"'content'"});
-  normalizer_expect_error([] { make_normalizer(json{{"type", "Prepend"}}, "n"); }, {"'prepend'"});
-  normalizer_expect_error([] { make_normalizer(json{{"type", "Lowercase"}, {"x", 1}}.at("x"), "n"); }, {"object"});
-  normalizer_expect_error(
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"type", "Prepend"}}, "n"); }, {"'prepend'"});
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"type", "Lowercase"}, {"x", 1}}.at("x"), "n"); }, {"object"});
+  qkv::test::expect_error_mentions(
       [] { make_normalizer(json{{"type", "Sequence"}, {"normalizers", {json{{"type", "Nope"}}}}}, "norm"); },
       {"norm.normalizers[0]", "Nope"});
-  normalizer_expect_error([] { make_normalizer(json{{"type", "BertNormalizer"}, {"lowercase", "yes"}}, "n"); },
+  qkv::test::expect_error_mentions([] { make_normalizer(json{{"type", "BertNormalizer"}, {"lowercase", "yes"}}, "n"); },
                           {"'lowercase'"});
-  normalizer_expect_error(
+  qkv::test::expect_error_mentions(
       [] { make_normalizer(json{{"type", "Precompiled"}, {"precompiled_charsmap", "not base64!"}}, "pc"); },
       {"pc", "base64"});
 }
 
 TEST(NormalizerErrors, MalformedCharsmap) {
   const std::string good = normalizer_tiny_charsmap();
-  normalizer_expect_error([] { PrecompiledCharsmap("\x01\x02", "cm"); }, {"cm", "too short"});
-  normalizer_expect_error([] { PrecompiledCharsmap(std::string("\xff\xff\x00\x00" "abcd", 8), "cm"); }, {"cm", "trie size"});
-  normalizer_expect_error([] { PrecompiledCharsmap(std::string("\x00\x00\x00\x00", 4), "cm"); }, {"empty trie"});
+  qkv::test::expect_error_mentions([] { PrecompiledCharsmap("\x01\x02", "cm"); }, {"cm", "too short"});
+  qkv::test::expect_error_mentions([] { PrecompiledCharsmap(std::string("\xff\xff\x00\x00" "abcd", 8), "cm"); }, {"cm", "trie size"});
+  qkv::test::expect_error_mentions([] { PrecompiledCharsmap(std::string("\x00\x00\x00\x00", 4), "cm"); }, {"empty trie"});
   std::string bad_pool = good;
   bad_pool.back() = '\xff';
-  normalizer_expect_error([&] { PrecompiledCharsmap(bad_pool, "cm"); }, {"cm", "UTF-8"});
+  qkv::test::expect_error_mentions([&] { PrecompiledCharsmap(bad_pool, "cm"); }, {"cm", "UTF-8"});
   // A trie whose root points outside the array: found when searching.
   const std::string wild("\x04\x00\x00\x00\xff\xff\xff\xff", 8);
   const PrecompiledCharsmap map(wild, "cm");
-  normalizer_expect_error([&] { map.normalize_like_tokenizers("a"); }, {"cm", "out of range"});
+  qkv::test::expect_error_mentions([&] { map.normalize_like_tokenizers("a"); }, {"cm", "out of range"});
 }
 
 }  // namespace

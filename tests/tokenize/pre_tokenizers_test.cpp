@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "qkv/tokenize/pre_tokenizers.hpp"
+#include "support/reference.hpp"
 
 namespace {
 
@@ -18,16 +19,6 @@ std::vector<std::string> pre_tokenizer_texts(const std::vector<PreToken>& pieces
   std::vector<std::string> out;
   for (const auto& p : pieces) out.push_back(p.text);
   return out;
-}
-
-template <class Body>
-void pre_tokenizer_expect_error(Body body, std::initializer_list<const char*> parts) {
-  try {
-    body();
-    ADD_FAILURE() << "no qkv::Error thrown";
-  } catch (const qkv::Error& e) {
-    for (const char* part : parts) EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
-  }
 }
 
 void pre_tokenizer_check_reference(const std::string& file) {
@@ -62,31 +53,31 @@ TEST(PreTokenizerMetaspace, FirstPrependsOnlyAtTheInputStart) {
 
 TEST(PreTokenizerErrors, NameTheProblem) {
   using nlohmann::json;
-  pre_tokenizer_expect_error([] { make_pre_tokenizer(json{{"type", "Magic"}}, "tokenizer.json: pre_tokenizer"); },
+  qkv::test::expect_error_mentions([] { make_pre_tokenizer(json{{"type", "Magic"}}, "tokenizer.json: pre_tokenizer"); },
                              {"tokenizer.json: pre_tokenizer", "Magic"});
-  pre_tokenizer_expect_error(
+  qkv::test::expect_error_mentions(
       [] { make_pre_tokenizer(json{{"type", "Split"}, {"pattern", {{"Regex", "\\p{Han}+|x"}}}, {"behavior", "Isolated"}}, "s"); },
       {"s", "\\p{Han}+|x"});
-  pre_tokenizer_expect_error(
+  qkv::test::expect_error_mentions(
       [] { make_pre_tokenizer(json{{"type", "Split"}, {"pattern", {{"String", " "}}}, {"behavior", "Sideways"}}, "s"); },
       {"Sideways"});
-  pre_tokenizer_expect_error([] { make_pre_tokenizer(json{{"type", "Split"}, {"behavior", "Isolated"}}, "s"); },
+  qkv::test::expect_error_mentions([] { make_pre_tokenizer(json{{"type", "Split"}, {"behavior", "Isolated"}}, "s"); },
                              {"'pattern'"});
-  pre_tokenizer_expect_error([] { make_pre_tokenizer(json{{"type", "Metaspace"}}, "m"); }, {"'replacement'"});
-  pre_tokenizer_expect_error(
+  qkv::test::expect_error_mentions([] { make_pre_tokenizer(json{{"type", "Metaspace"}}, "m"); }, {"'replacement'"});
+  qkv::test::expect_error_mentions(
       [] { make_pre_tokenizer(json{{"type", "Metaspace"}, {"replacement", "ab"}, {"prepend_scheme", "always"}}, "m"); },
       {"one character"});
-  pre_tokenizer_expect_error(
+  qkv::test::expect_error_mentions(
       [] { make_pre_tokenizer(json{{"type", "Metaspace"}, {"replacement", "_"}, {"prepend_scheme", "sometimes"}}, "m"); },
       {"sometimes"});
-  pre_tokenizer_expect_error(
+  qkv::test::expect_error_mentions(
       [] { make_pre_tokenizer(json{{"type", "Metaspace"}, {"replacement", "_"}, {"add_prefix_space", false}}, "m"); },
       {"add_prefix_space"});
-  pre_tokenizer_expect_error(
+  qkv::test::expect_error_mentions(
       [] { make_pre_tokenizer(json{{"type", "Sequence"}, {"pretokenizers", {json{{"type", "Nope"}}}}}, "p"); },
       {"p.pretokenizers[0]", "Nope"});
-  pre_tokenizer_expect_error([] { make_pre_tokenizer(json{{"type", "Sequence"}}, "p"); }, {"'pretokenizers'"});
-  pre_tokenizer_expect_error([] { make_pre_tokenizer(json{{"type", "Digits"}, {"individual_digits", 1}}, "d"); },
+  qkv::test::expect_error_mentions([] { make_pre_tokenizer(json{{"type", "Sequence"}}, "p"); }, {"'pretokenizers'"});
+  qkv::test::expect_error_mentions([] { make_pre_tokenizer(json{{"type", "Digits"}, {"individual_digits", 1}}, "d"); },
                              {"'individual_digits'"});
 }
 

@@ -19,7 +19,7 @@
 #include "qkv/tokenize/model.hpp"
 #include "qkv/tokenize/normalizers.hpp"
 #include "qkv/tokenize/piece_trie.hpp"
-#include "qkv/tokenize/regex_classes.hpp"
+#include "qkv/tokenize/unicode.hpp"
 #include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/utf8.hpp"
 
@@ -180,15 +180,15 @@ class AddedVocabulary {
     if (s.empty()) return false;
     std::size_t pos = s.size() - 1;
     while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
-    return is_regex_word_char(next_code_point(s, pos));
+    return is_word(next_code_point(s, pos));
   }
   static bool starts_with_word(std::string_view s) {
     std::size_t pos = 0;
-    return !s.empty() && is_regex_word_char(next_code_point(s, pos));
+    return !s.empty() && is_word(next_code_point(s, pos));
   }
   static std::size_t leading_space_length(std::string_view s) {
     std::size_t pos = 0, end = 0;
-    while (pos < s.size() && is_regex_space(next_code_point(s, pos))) end = pos;
+    while (pos < s.size() && is_whitespace(next_code_point(s, pos))) end = pos;
     return end;
   }
   static std::size_t trailing_space_start(std::string_view s) {
@@ -197,7 +197,7 @@ class AddedVocabulary {
       std::size_t pos = start - 1;
       while (pos > 0 && (static_cast<unsigned char>(s[pos]) & 0xC0) == 0x80) --pos;
       std::size_t probe = pos;
-      if (!is_regex_space(next_code_point(s, probe))) break;
+      if (!is_whitespace(next_code_point(s, probe))) break;
       start = pos;
     }
     return start;

@@ -17,7 +17,7 @@
 
 #include "qkv/core/error.hpp"
 #include "qkv/tokenize/backend.hpp"
-#include "qkv/tokenize/regex_classes.hpp"
+#include "qkv/tokenize/unicode.hpp"
 #include "qkv/tokenize/sentencepiece.hpp"
 #include "qkv/tokenize/json_fields.hpp"
 #include "qkv/tokenize/utf8.hpp"
@@ -141,7 +141,7 @@ class MarianTokenizer : public Backend {
 
   // Python's str.strip(): White_Space plus the information separators U+001C..U+001F.
   static std::string strip(const std::string& s) {
-    auto is_space = [](char32_t c) { return is_regex_space(c) || (c >= 0x1C && c <= 0x1F); };
+    auto is_space = [](char32_t c) { return is_whitespace(c) || (c >= 0x1C && c <= 0x1F); };
     std::vector<char32_t> cps = code_points(s);
     std::size_t begin = 0, end = cps.size();
     while (begin < end && is_space(cps[begin])) ++begin;

@@ -38,7 +38,9 @@ inline GeneralCategory general_category(char32_t cp) {
   return static_cast<GeneralCategory>(detail::run_value(tables::kGeneralCategory, cp));
 }
 
-// oniguruma's \p{L}, \p{N}, \s and \w (the regex classes of Split patterns and `Whitespace`).
+// The regex classes \p{L}, \p{N}, \s and \w: of Split patterns and `Whitespace` (oniguruma), and of
+// the added-token matcher's lstrip/rstrip/single_word (Rust's regex crate); both define \s as
+// White_Space and \w as Alphabetic, marks, Nd, Pc and Join_Control.
 inline bool is_letter(char32_t cp) { return general_category(cp) <= GeneralCategory::Lo; }
 inline bool is_number(char32_t cp) {
   const auto c = general_category(cp);
