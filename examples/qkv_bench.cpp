@@ -1,4 +1,4 @@
-// qkv-bench --model DIR [--prompt-tokens N] [--gen-tokens N] [--batch B] [--seed S] [--json]
+// qkv-bench --model DIR [--prompt-tokens N] [--gen-tokens N] [--batch B] [--reps R] [--seed S] [--json]
 // Prefill and decode throughput of a Hugging Face model folder on random token ids (uniform over
 // the vocabulary, seeded), and the process's peak resident memory.
 //
@@ -10,8 +10,10 @@
 //   source [B, N] and fills every layer's cross-attention cache; decode = --gen-tokens decoder
 //   steps, from the decoder start token on, feeding back the greedy ids.
 //
-// Before the timed runs one untimed pass of a single token pages the weights in (they are
-// memory-mapped) so that the first timed phase does not pay for the disk. Times are wall clock.
+// One untimed run of the same shapes comes first: it pages the weights in (they are memory-mapped)
+// and lets every buffer reach its size, so the timed runs measure the steady state a server or a
+// chat loop sees (ONNX Runtime's figures in ../shared/peers are taken the same way). Then --reps
+// timed runs; each phase reports the median of its wall-clock times.
 // The output is a short table, or with --json one JSON object on one line (the last line of
 // stdout) with prefill_tokens_per_s, decode_tokens_per_s, peak_rss_mb, isa, threads and the
 // details of the run.
@@ -24,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <variant>
+#include <vector>
 
 #include "cli.hpp"
 #include "qkv/models/generation_config.hpp"
@@ -71,10 +74,6 @@ void check_positions(std::int64_t needed, std::int64_t table, const char* what) 
 Timing bench(const qkv::DecoderModel& model, const Request& r, std::mt19937_64& rng) {
   check_positions(r.prompt_tokens + r.gen_tokens, model.input.positions.max_positions(), "--prompt-tokens + --gen-tokens");
   const std::int64_t vocab = model.input.tokens.vocab_size();
-  {  // warm-up: one token through every weight
-    qkv::DecoderState state = model.start(1, 1);
-    model.step(state, random_ids(1, 1, vocab, rng));
-  }
   const qkv::Tensor<std::int64_t> prompt = random_ids(r.batch, r.prompt_tokens, vocab, rng);
   Timing t;
   t.kind = "decoder-only";
@@ -98,7 +97,6 @@ Timing bench(const qkv::DecoderModel& model, const Request& r, std::mt19937_64& 
 Timing bench(const qkv::EncoderModel& model, const Request& r, std::mt19937_64& rng) {
   check_positions(r.prompt_tokens, model.input.positions.max_positions(), "--prompt-tokens");
   const std::int64_t vocab = model.input.tokens.vocab_size();
-  model.forward(random_ids(1, 1, vocab, rng));  // warm-up
   const qkv::Tensor<std::int64_t> ids = random_ids(r.batch, r.prompt_tokens, vocab, rng);
   Timing t;
   t.kind = "encoder-only";
@@ -114,11 +112,6 @@ Timing bench(const qkv::EncoderDecoderModel& model, const Request& r, std::int64
   check_positions(1 + r.gen_tokens, model.decoder_input.positions.max_positions(), "1 + --gen-tokens");
   const std::int64_t vocab = model.encoder_input.tokens.vocab_size();
   if (decoder_start < 0 || decoder_start >= model.decoder_input.tokens.vocab_size()) decoder_start = 0;
-  {  // warm-up: one source token, one decoder step
-    const qkv::Tensor<std::int64_t> one = random_ids(1, 1, vocab, rng);
-    qkv::Seq2SeqState state = model.start(one, {}, 1);
-    model.step(state, qkv::Tensor<std::int64_t>({1, 1}, decoder_start));
-  }
   const qkv::Tensor<std::int64_t> source = random_ids(r.batch, r.prompt_tokens, vocab, rng);
   Timing t;
   t.kind = "encoder-decoder";
@@ -144,29 +137,44 @@ double peak_rss_mb() {
   return double(usage.ru_maxrss) / 1024.0;  // Linux reports kilobytes
 }
 
+// The median of each phase's times over the runs (each phase on its own).
+Timing median_timing(std::vector<Timing> runs) {
+  Timing t = runs.front();
+  const auto median = [&](double Timing::*phase) {
+    std::sort(runs.begin(), runs.end(), [&](const Timing& a, const Timing& b) { return a.*phase < b.*phase; });
+    return runs[runs.size() / 2].*phase;
+  };
+  t.prefill_s = median(&Timing::prefill_s);
+  t.decode_s = median(&Timing::decode_s);
+  return t;
+}
+
 double per_second(std::int64_t tokens, double seconds) { return tokens > 0 && seconds > 0 ? double(tokens) / seconds : 0.0; }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string usage =
-      "--model DIR [--prompt-tokens N] [--gen-tokens N] [--batch B] [--seed S] [--json]\n"
+      "--model DIR [--prompt-tokens N] [--gen-tokens N] [--batch B] [--reps R] [--seed S] [--json]\n"
       "  --prompt-tokens N  tokens per sequence in the prefill (default 128)\n"
       "  --gen-tokens N     decode steps after the prefill (default 32; encoder-only models have none)\n"
       "  --batch B          sequences run together (default 1)\n"
+      "  --reps R           timed runs after one untimed warm-up run; the median is reported (default 3)\n"
       "  --seed S           seed of the random token ids (default 0)\n"
       "  --json             print one JSON object instead of the table";
   return qkv::cli::run(
-      argc, argv, usage, {"model", "prompt-tokens", "gen-tokens", "batch", "seed"}, {"json"}, [](const qkv::cli::Args& args) {
+      argc, argv, usage, {"model", "prompt-tokens", "gen-tokens", "batch", "reps", "seed"}, {"json"}, [](const qkv::cli::Args& args) {
         const std::string dir = args.value("model");
         Request r;
         r.prompt_tokens = args.integer_or("prompt-tokens", 128);
         r.gen_tokens = args.integer_or("gen-tokens", 32);
         r.batch = args.integer_or("batch", 1);
+        const std::int64_t reps = args.integer_or("reps", 3);
         const std::int64_t seed = args.integer_or("seed", 0);
         if (r.prompt_tokens < 1) qkv::fail("--prompt-tokens must be at least 1, got ", r.prompt_tokens);
         if (r.gen_tokens < 0) qkv::fail("--gen-tokens must be >= 0, got ", r.gen_tokens);
         if (r.batch < 1) qkv::fail("--batch must be at least 1, got ", r.batch);
+        if (reps < 1) qkv::fail("--reps must be at least 1, got ", reps);
         if (seed < 0) qkv::fail("--seed must be >= 0, got ", seed);
         if (!args.positional().empty()) qkv::fail("unexpected argument '", args.positional().front(), "'");
         r.seed = std::uint64_t(seed);
@@ -174,16 +182,20 @@ int main(int argc, char** argv) {
         const std::string model_type = qkv::io::JsonConfig::load(dir + "/config.json").string("model_type");
         const qkv::Model model = qkv::load(dir);
         std::mt19937_64 rng(r.seed);
-        Timing t;
-        if (const auto* decoder = std::get_if<qkv::DecoderModel>(&model)) {
-          t = bench(*decoder, r, rng);
-        } else if (const auto* encoder = std::get_if<qkv::EncoderModel>(&model)) {
-          t = bench(*encoder, r, rng);
-        } else {
+        std::int64_t decoder_start = 0;
+        if (std::holds_alternative<qkv::EncoderDecoderModel>(model)) {
           const qkv::GenerationConfig config = qkv::GenerationConfig::load(dir);
-          const std::int64_t decoder_start = config.decoder_start_token_id >= 0 ? config.decoder_start_token_id : config.bos_token_id;
-          t = bench(std::get<qkv::EncoderDecoderModel>(model), r, decoder_start, rng);
+          decoder_start = config.decoder_start_token_id >= 0 ? config.decoder_start_token_id : config.bos_token_id;
         }
+        const auto run_once = [&] {
+          if (const auto* decoder = std::get_if<qkv::DecoderModel>(&model)) return bench(*decoder, r, rng);
+          if (const auto* encoder = std::get_if<qkv::EncoderModel>(&model)) return bench(*encoder, r, rng);
+          return bench(std::get<qkv::EncoderDecoderModel>(model), r, decoder_start, rng);
+        };
+        run_once();  // warm-up
+        std::vector<Timing> runs;
+        for (std::int64_t i = 0; i < reps; ++i) runs.push_back(run_once());
+        const Timing t = median_timing(std::move(runs));
         const std::int64_t gen_tokens = t.decode_tokens > 0 ? r.gen_tokens : 0;
 
         nlohmann::json out;
@@ -196,6 +208,7 @@ int main(int argc, char** argv) {
         out["prompt_tokens"] = r.prompt_tokens;
         out["gen_tokens"] = gen_tokens;
         out["seed"] = r.seed;
+        out["reps"] = reps;
         out["prefill_ms"] = 1e3 * t.prefill_s;
         out["prefill_tokens_per_s"] = per_second(t.prefill_tokens, t.prefill_s);
         out["decode_ms"] = 1e3 * t.decode_s;

@@ -159,7 +159,9 @@ void fma_peak(benchmark::State& state, qkv::Isa isa) {
   constexpr Index kIterations = 1 << 20;
   const int lanes = isa == qkv::Isa::avx512 ? 16 : 8;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(isa == qkv::Isa::avx512 ? fma_chains_avx512(kIterations) : fma_chains_avx2(kIterations));
+    Index iterations = kIterations;
+    benchmark::DoNotOptimize(iterations);  // opaque, so the loop cannot be computed once and hoisted
+    benchmark::DoNotOptimize(isa == qkv::Isa::avx512 ? fma_chains_avx512(iterations) : fma_chains_avx2(iterations));
   }
   state.counters["GFLOP/s"] =
       benchmark::Counter(2.0 * 12 * lanes * double(kIterations), benchmark::Counter::kIsIterationInvariantRate);

@@ -120,29 +120,30 @@ TEST(Matmul, PackingAKMajorWeightGivesTheSamePanels) {  // HF Conv1D stores [in,
 // threads split them) must be bitwise equal: the same FMA chain per element in every path.
 TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplit) {
   std::mt19937 rng(5);
-  for (Isa isa : usable_isas()) {
-    const auto& kt = *kernels::table_for(isa);
-    const std::int64_t m = 37, n = 100, k = 777;
-    Matrix a(m, k, 0, rng), w(n, k, 0, rng), bias(1, n, 0, rng);
-    const Packed packed(w, false, n, k);
-    std::vector<float> all(std::size_t(m * n)), split(std::size_t(m * n)), nt_all(std::size_t(m * n));
-    kt.matmul_packed(a.data, a.ld, packed.data, all.data(), n, m, n, k, 0, kernels::panel_count(n), bias.data);
-    for (std::int64_t p = 0; p < kernels::panel_count(n); p += 3)
-      kt.matmul_packed(a.data, a.ld, packed.data, split.data(), n, m, n, k, p,
-                       std::min(p + 3, kernels::panel_count(n)), bias.data);
-    EXPECT_EQ(0, std::memcmp(all.data(), split.data(), sizeof(float) * all.size())) << isa_name(isa);
-    kt.matmul_nt(a.data, a.ld, w.data, w.ld, nt_all.data(), n, m, n, k, bias.data);
-    for (std::int64_t i : {std::int64_t(0), std::int64_t(13), m - 1}) {
-      std::vector<float> one(static_cast<std::size_t>(n)), nt_one(static_cast<std::size_t>(n));
-      kt.matmul_packed(a.data + i * a.ld, a.ld, packed.data, one.data(), n, 1, n, k, 0, kernels::panel_count(n),
-                       bias.data);
-      kt.matmul_nt(a.data + i * a.ld, a.ld, w.data, w.ld, nt_one.data(), n, 1, n, k, bias.data);
-      EXPECT_EQ(0, std::memcmp(one.data(), all.data() + i * n, sizeof(float) * std::size_t(n)))
-          << isa_name(isa) << " packed row " << i;
-      EXPECT_EQ(0, std::memcmp(nt_one.data(), nt_all.data() + i * n, sizeof(float) * std::size_t(n)))
-          << isa_name(isa) << " nt row " << i;
+  for (Isa isa : usable_isas())
+    for (std::int64_t k : {100, 777, 1600}) {  // one, two and three k blocks of the fast GEMMs
+      const auto& kt = *kernels::table_for(isa);
+      const std::int64_t m = 37, n = 100;
+      Matrix a(m, k, 0, rng), w(n, k, 0, rng), bias(1, n, 0, rng);
+      const Packed packed(w, false, n, k);
+      std::vector<float> all(std::size_t(m * n)), split(std::size_t(m * n)), nt_all(std::size_t(m * n));
+      kt.matmul_packed(a.data, a.ld, packed.data, all.data(), n, m, n, k, 0, kernels::panel_count(n), bias.data);
+      for (std::int64_t p = 0; p < kernels::panel_count(n); p += 3)
+        kt.matmul_packed(a.data, a.ld, packed.data, split.data(), n, m, n, k, p,
+                         std::min(p + 3, kernels::panel_count(n)), bias.data);
+      EXPECT_EQ(0, std::memcmp(all.data(), split.data(), sizeof(float) * all.size())) << isa_name(isa);
+      kt.matmul_nt(a.data, a.ld, w.data, w.ld, nt_all.data(), n, m, n, k, bias.data);
+      for (std::int64_t i : {std::int64_t(0), std::int64_t(13), m - 1}) {
+        std::vector<float> one(static_cast<std::size_t>(n)), nt_one(static_cast<std::size_t>(n));
+        kt.matmul_packed(a.data + i * a.ld, a.ld, packed.data, one.data(), n, 1, n, k, 0, kernels::panel_count(n),
+                         bias.data);
+        kt.matmul_nt(a.data + i * a.ld, a.ld, w.data, w.ld, nt_one.data(), n, 1, n, k, bias.data);
+        EXPECT_EQ(0, std::memcmp(one.data(), all.data() + i * n, sizeof(float) * std::size_t(n)))
+            << isa_name(isa) << " packed row " << i << " k=" << k;
+        EXPECT_EQ(0, std::memcmp(nt_one.data(), nt_all.data() + i * n, sizeof(float) * std::size_t(n)))
+            << isa_name(isa) << " nt row " << i << " k=" << k;
+      }
     }
-  }
 }
 
 TEST(Matmul, LargeMagnitudesAndCancellationStayWithinTolerance) {

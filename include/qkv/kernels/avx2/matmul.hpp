@@ -1,6 +1,7 @@
 #pragma once
 // AVX2 + FMA matrix products: the AVX-512 design (kernels/avx512/matmul.hpp) on 16 ymm registers.
-// A micro-tile is [kTileRows x 16] (one panel); the per-element order (fixed k
+// A micro-tile is [kTileRows x 16] (one panel): 12 FMA chains, what covers the FMA latency on
+// two 256-bit pipes (3 rows reached only ~65% of peak); the per-element order (fixed k
 // blocks of FMA chains, then + bias; dot products with 8 lanes and one fixed reduction tree) is
 // again independent of tiles, M and threads.
 #include <algorithm>
@@ -12,9 +13,9 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx2 {
 
-inline constexpr int kTileRows = 3;  // 6 chain + 6 total accumulators
-inline constexpr std::int64_t kDepthBlock = 512;  // A blocks as in avx512::gemm_panels
-inline constexpr std::int64_t kRowBlock = 40 * kTileRows;
+inline constexpr int kTileRows = 6;  // 12 chain accumulators
+inline constexpr std::int64_t kDepthBlock = 768;  // A blocks as in avx512::gemm_panels
+inline constexpr std::int64_t kRowBlock = 20 * kTileRows;
 static_assert(kDepthBlock % kSumBlock == 0);
 
 // Lanes [0, lanes) set.
@@ -29,49 +30,43 @@ QKV_TARGET_AVX2 inline __m256i lane_mask(std::int64_t lanes) {
 template <int R, bool MaskedB>
 QKV_TARGET_AVX2 inline void panel_tile(const float* a, const float* b, std::int64_t ldb, std::int64_t kc, float* c,
                                        std::int64_t ldc, __m256i m0, __m256i m1, bool accumulate, const float* bias) {
-  __m256 t0[R], t1[R];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) t0[r] = t1[r] = _mm256_setzero_ps();
+  // The running totals live in L1, not in registers: 16 ymm registers hold 2R chains, B's two
+  // vectors and a broadcast, and 2R = 12 chains are what it takes to cover the FMA latency.
+  alignas(32) float total[R][kPanelWidth] = {};
   for (std::int64_t q = 0; q < kc; q += kSumBlock) {
     const std::int64_t end = std::min(kc, q + kSumBlock);
     __m256 s0[R], s1[R];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm256_setzero_ps();
     for (std::int64_t p = q; p < end; ++p) {
       const __m256 x0 = MaskedB ? _mm256_maskload_ps(b + p * ldb, m0) : _mm256_loadu_ps(b + p * ldb);
       const __m256 x1 = MaskedB ? _mm256_maskload_ps(b + p * ldb + 8, m1) : _mm256_loadu_ps(b + p * ldb + 8);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256 ar = _mm256_broadcast_ss(a + p * kTileRows + r);
         s0[r] = _mm256_fmadd_ps(ar, x0, s0[r]);
         s1[r] = _mm256_fmadd_ps(ar, x1, s1[r]);
       }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      t0[r] = _mm256_add_ps(t0[r], s0[r]);
-      t1[r] = _mm256_add_ps(t1[r], s1[r]);
+      _mm256_store_ps(total[r], _mm256_add_ps(_mm256_load_ps(total[r]), s0[r]));
+      _mm256_store_ps(total[r] + 8, _mm256_add_ps(_mm256_load_ps(total[r] + 8), s1[r]));
     }
   }
-  if (accumulate) {
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      t0[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc, m0), t0[r]);
-      t1[r] = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc + 8, m1), t1[r]);
-    }
-  }
-  if (bias) {
-    const __m256 bias0 = _mm256_maskload_ps(bias, m0), bias1 = _mm256_maskload_ps(bias + 8, m1);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      t0[r] = _mm256_add_ps(t0[r], bias0);
-      t1[r] = _mm256_add_ps(t1[r], bias1);
-    }
-  }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
-    _mm256_maskstore_ps(c + r * ldc, m0, t0[r]);
-    _mm256_maskstore_ps(c + r * ldc + 8, m1, t1[r]);
+    __m256 t0 = _mm256_load_ps(total[r]), t1 = _mm256_load_ps(total[r] + 8);
+    if (accumulate) {
+      t0 = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc, m0), t0);
+      t1 = _mm256_add_ps(_mm256_maskload_ps(c + r * ldc + 8, m1), t1);
+    }
+    if (bias) {
+      t0 = _mm256_add_ps(t0, _mm256_maskload_ps(bias, m0));
+      t1 = _mm256_add_ps(t1, _mm256_maskload_ps(bias + 8, m1));
+    }
+    _mm256_maskstore_ps(c + r * ldc, m0, t0);
+    _mm256_maskstore_ps(c + r * ldc + 8, m1, t1);
   }
 }
 

@@ -2,14 +2,14 @@
 // AVX-512 matrix products.
 //
 // GEMM against panels (packed weights, and row-major B for attention's probs x V): a
-// register-blocked micro-tile keeps a [kTileRows x 32] block of C in zmm registers and, for each
-// k, loads 32 columns of B and broadcasts one element of each A row.
+// register-blocked micro-tile keeps a [kTileRows x 32] block of C's partial sums in 24 zmm
+// registers and, for each k, loads 32 columns of B and broadcasts one element of each A row. A
+// single row (decode) instead runs against 4 panels at once (row_times_packed).
 //
 // Each c[i, j] is summed in fixed k blocks (kSumBlock, packing.hpp): one fused multiply-add chain
-// per block from zero, added in order to a running total (in registers, and in C across
-// kDepthBlock), then + bias[j]. That order does not depend
-// on the tile, M, or which thread owns the column, so a row gives bitwise the same result alone,
-// in a batch, or split over any number of threads.
+// per block from zero, added in order to a running total (in L1, and in C across kDepthBlock),
+// then + bias[j]. That order does not depend on the tile, M, or which thread owns the column, so
+// a row gives bitwise the same result alone, in a batch, or split over any number of threads.
 //
 // matmul_nt (B given as rows, e.g. an unpacked weight, the LM head, or attention's keys): dot
 // products vectorised over k, 16 lanes of partial sums reduced by one fixed tree.
@@ -22,11 +22,13 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline constexpr int kTileRows = 6;  // 12 chain + 12 total accumulators
-// A is packed in blocks of kRowBlock rows x kDepthBlock k (240 KiB: L2). kDepthBlock is a
-// multiple of kSumBlock, so blocking never changes the order of a sum.
-inline constexpr std::int64_t kDepthBlock = 512;
-inline constexpr std::int64_t kRowBlock = 20 * kTileRows;
+inline constexpr int kTileRows = 12;  // 24 chain accumulators
+// A is packed in blocks of kRowBlock rows x kDepthBlock k (360 KiB: L2). kDepthBlock is a
+// multiple of kSumBlock, so blocking never changes the order of a sum. 768 is the width of
+// GPT-2-small and BERT-base: their K = 768 products take one block, and C is written once rather
+// than written, read back and written again (8% faster at 512x768x3072 than 512).
+inline constexpr std::int64_t kDepthBlock = 768;
+inline constexpr std::int64_t kRowBlock = 10 * kTileRows;
 static_assert(kDepthBlock % kSumBlock == 0);
 
 QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
@@ -40,49 +42,43 @@ template <int R>
 QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b0, const float* b1, std::int64_t ldb,
                                          std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m0, __mmask16 m1,
                                          bool accumulate, const float* bias) {
-  __m512 t0[R], t1[R];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) t0[r] = t1[r] = _mm512_setzero_ps();
+  // The running totals live in L1, not in registers, so that 2R = 24 registers can hold chains:
+  // each B vector loaded then feeds R FMAs.
+  alignas(64) float total[R][2 * kPanelWidth] = {};
   for (std::int64_t q = 0; q < kc; q += kSumBlock) {
     const std::int64_t end = std::min(kc, q + kSumBlock);
     __m512 s0[R], s1[R];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm512_setzero_ps();
     for (std::int64_t p = q; p < end; ++p) {
       const __m512 x0 = _mm512_maskz_loadu_ps(m0, b0 + p * ldb);
       const __m512 x1 = _mm512_maskz_loadu_ps(m1, b1 + p * ldb);
-#pragma GCC unroll 8
+#pragma GCC unroll 16
       for (int r = 0; r < R; ++r) {
         const __m512 ar = _mm512_set1_ps(a[p * kTileRows + r]);
         s0[r] = _mm512_fmadd_ps(ar, x0, s0[r]);
         s1[r] = _mm512_fmadd_ps(ar, x1, s1[r]);
       }
     }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
     for (int r = 0; r < R; ++r) {
-      t0[r] = _mm512_add_ps(t0[r], s0[r]);
-      t1[r] = _mm512_add_ps(t1[r], s1[r]);
+      _mm512_store_ps(total[r], _mm512_add_ps(_mm512_load_ps(total[r]), s0[r]));
+      _mm512_store_ps(total[r] + 16, _mm512_add_ps(_mm512_load_ps(total[r] + 16), s1[r]));
     }
   }
-  if (accumulate) {  // earlier k blocks' total + this block's
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      t0[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), t0[r]);
-      t1[r] = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), t1[r]);
-    }
-  }
-  if (bias) {
-    const __m512 bias0 = _mm512_maskz_loadu_ps(m0, bias), bias1 = _mm512_maskz_loadu_ps(m1, bias + 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      t0[r] = _mm512_add_ps(t0[r], bias0);
-      t1[r] = _mm512_add_ps(t1[r], bias1);
-    }
-  }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
-    _mm512_mask_storeu_ps(c + r * ldc, m0, t0[r]);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, t1[r]);
+    __m512 t0 = _mm512_load_ps(total[r]), t1 = _mm512_load_ps(total[r] + 16);
+    if (accumulate) {  // earlier k blocks' total + this block's
+      t0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), t0);
+      t1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), t1);
+    }
+    if (bias) {
+      t0 = _mm512_add_ps(t0, _mm512_maskz_loadu_ps(m0, bias));
+      t1 = _mm512_add_ps(t1, _mm512_maskz_loadu_ps(m1, bias + 16));
+    }
+    _mm512_mask_storeu_ps(c + r * ldc, m0, t0);
+    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, t1);
   }
 }
 
@@ -97,6 +93,54 @@ QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const fl
   panel_tile<R>(a, b0, b1, ldb, kc, c, ldc, m0, m1, accumulate, bias);
 }
 
+// One row of A against P packed panels starting at column j (decode, M = 1): a tile of one row
+// would have 2 FMA chains in flight and sit on their latency; P panels at once give P chains and
+// P weight streams. The sums are those of panel_tile, term for term: runs of kSumBlock from zero,
+// added into a total per kDepthBlock block, the blocks' totals added in order, then the bias.
+template <int P>
+QKV_TARGET_AVX512 inline void row_panels(const float* a, const float* b, std::int64_t panel_stride, std::int64_t k,
+                                         float* c, std::int64_t n, std::int64_t j, const float* bias) {
+  __m512 grand[P];
+  for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
+    const std::int64_t block_end = std::min(k, kd + kDepthBlock);
+    __m512 total[P];
+#pragma GCC unroll 8
+    for (int i = 0; i < P; ++i) total[i] = _mm512_setzero_ps();
+    for (std::int64_t q = kd; q < block_end; q += kSumBlock) {
+      const std::int64_t end = std::min(block_end, q + kSumBlock);
+      __m512 sum[P];
+#pragma GCC unroll 8
+      for (int i = 0; i < P; ++i) sum[i] = _mm512_setzero_ps();
+      for (std::int64_t p = q; p < end; ++p) {
+        const __m512 x = _mm512_set1_ps(a[p]);
+#pragma GCC unroll 8
+        for (int i = 0; i < P; ++i)  // packed panels are zero beyond n: no masks
+          sum[i] = _mm512_fmadd_ps(x, _mm512_loadu_ps(b + i * panel_stride + p * kPanelWidth), sum[i]);
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < P; ++i) total[i] = _mm512_add_ps(total[i], sum[i]);
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < P; ++i) grand[i] = kd == 0 ? total[i] : _mm512_add_ps(grand[i], total[i]);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < P; ++i) {
+    const std::int64_t column = j + i * kPanelWidth;
+    const __mmask16 mask = lane_mask(n - column);
+    if (bias) grand[i] = _mm512_add_ps(grand[i], _mm512_maskz_loadu_ps(mask, bias + column));
+    _mm512_mask_storeu_ps(c + column, mask, grand[i]);
+  }
+}
+
+// A single row of A times packed panels [panel_begin, panel_end), 4 panels at a time.
+QKV_TARGET_AVX512 inline void row_times_packed(const float* a, const float* b, std::int64_t k, float* c, std::int64_t n,
+                                               std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
+  const std::int64_t stride = k * kPanelWidth;
+  std::int64_t p = panel_begin;
+  for (; p + 4 <= panel_end; p += 4) row_panels<4>(a, b + p * stride, stride, k, c, n, p * kPanelWidth, bias);
+  for (; p < panel_end; ++p) row_panels<1>(a, b + p * stride, stride, k, c, n, p * kPanelWidth, bias);
+}
+
 // C[m, columns of panels [panel_begin, panel_end)] = A[m, k] B[k, n] (+ bias). Panel p (16
 // columns) starts at b + p * panel_stride and has row stride ldb: packed weights have
 // panel_stride = 16k, ldb = 16; a row-major B has panel_stride = 16, ldb = its row stride.
@@ -107,6 +151,8 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
                                           std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
                                           const float* bias) {
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
+  if (m == 1 && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
+    return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
   float* packed_a = row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
