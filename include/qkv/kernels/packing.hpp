@@ -40,20 +40,6 @@ inline void empty_product(float* c, std::int64_t ldc, std::int64_t m, std::int64
     for (std::int64_t j = panel_begin * kPanelWidth; j < end; ++j) c[i * ldc + j] = bias ? bias[j] : 0.0f;
 }
 
-// Rows [0, rows) x k [0, depth) of a (row stride lda) as tiles of tile_rows rows, each stored
-// k-major: element (i, p) at out[(i / tile_rows) * tile_rows * depth + p * tile_rows + i % tile_rows].
-// A micro-kernel then reads A as one contiguous stream whatever lda is (a row stride that is a
-// multiple of 4 KiB would otherwise put every row of a tile in the same L1 set).
-inline void pack_row_tiles(const float* a, std::int64_t lda, std::int64_t rows, std::int64_t depth, std::int64_t tile_rows,
-                           float* out) {
-  for (std::int64_t i = 0; i < rows; i += tile_rows) {
-    const std::int64_t n = rows - i < tile_rows ? rows - i : tile_rows;
-    float* tile = out + i * depth;
-    for (std::int64_t r = 0; r < n; ++r)
-      for (std::int64_t p = 0; p < depth; ++p) tile[p * tile_rows + r] = a[(i + r) * lda + p];
-  }
-}
-
 // The calling thread's buffer for packed rows, grown once to the largest block it has needed.
 inline float* row_tile_buffer(std::int64_t floats) {
   thread_local std::vector<float> buffer;

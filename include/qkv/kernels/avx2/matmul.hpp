@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "qkv/kernels/avx2/pack.hpp"
 #include "qkv/kernels/packing.hpp"
 #include "qkv/kernels/x86.hpp"
 
@@ -91,7 +92,7 @@ QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const 
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
     for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
       const std::int64_t rows = std::min(kRowBlock, m - ib);
-      pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, packed_a);
+      avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, packed_a);
       for (std::int64_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t j = p * kPanelWidth;
         const __m256i m0 = lane_mask(n - j), m1 = lane_mask(n - j - 8);
