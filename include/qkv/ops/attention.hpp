@@ -24,29 +24,65 @@ struct AttentionMask {
   TensorView<const float> additive;           // [Lq, Lk], added to the scaled scores (float masks, position biases)
 };
 
-// q [Lq, d], k [Lk, d], v [Lk, dv] (rows contiguous, any row stride);
-// out [Lq, dv]; probs [Lq, Lk] receives the attention probabilities (it is also the scratch).
+namespace detail {
+
+// A [Lq, Lk] mask as a pointer and row stride for the fused kernel; false when its rows are not
+// contiguous (a broadcast or transposed view), which only the unfused path can read.
+template <class T>
+bool mask_rows(TensorView<const T> m, const T*& data, std::int64_t& ld) {
+  if (m.empty()) return true;
+  if (m.dim(1) > 1 && m.stride(1) != 1) return false;
+  data = m.data();
+  ld = m.stride(0);
+  return true;
+}
+
+}  // namespace detail
+
+// q [Lq, d], k [Lk, d], v [Lk, dv] (rows contiguous, any row stride); out [Lq, dv] must not overlap
+// q, k or v. probs [Lq, Lk], when given, receives the attention probabilities (it is also the
+// scratch of the unfused path: scores, masking, softmax, probs v). An empty probs means "not
+// wanted": the fused kernel (kernels::KernelTable::attention) then computes out in tiles with an
+// online softmax, without any [Lq, Lk] buffer.
 inline void attention(TensorView<const float> q, TensorView<const float> k, TensorView<const float> v, float scale,
                       const AttentionMask& mask, TensorView<float> out, TensorView<float> probs) {
   const auto rq = rows_of(q, "attention: q"), rk = rows_of(k, "attention: k"), rv = rows_of(v, "attention: v");
-  const auto ro = rows_of(out, "attention: out"), rp = rows_of(probs, "attention: probs");
+  const auto ro = rows_of(out, "attention: out");
   const std::int64_t lq = rq.rows, lk = rk.rows;
   if (q.rank() != 2 || k.rank() != 2 || v.rank() != 2) fail("attention: q, k, v must be matrices");
   if (rk.cols != rq.cols) fail("attention: q has head size ", rq.cols, ", k has ", rk.cols);
   if (rv.rows != lk) fail("attention: k has ", lk, " rows, v has ", rv.rows);
   if (ro.rows != lq || ro.cols != rv.cols) fail("attention: out ", out.shape(), " must be [", lq, ", ", rv.cols, "]");
-  if (rp.rows != lq || rp.cols != lk) fail("attention: probs ", probs.shape(), " must be [", lq, ", ", lk, "]");
+  if (!probs.empty() && (probs.rank() != 2 || probs.dim(0) != lq || probs.dim(1) != lk))
+    fail("attention: probs ", probs.shape(), " must be [", lq, ", ", lk, "]");
   if (!mask.blocked.empty() && (mask.blocked.dim(0) != lq || mask.blocked.dim(1) != lk))
     fail("attention: boolean mask ", mask.blocked.shape(), " must be [", lq, ", ", lk, "]");
   if (!mask.additive.empty() && (mask.additive.dim(0) != lq || mask.additive.dim(1) != lk))
     fail("attention: additive mask ", mask.additive.shape(), " must be [", lq, ", ", lk, "]");
+  const auto& kt = kernels::active();
+
+  if (probs.empty()) {
+    kernels::AttentionKernelMask km;
+    km.causal = mask.causal;
+    km.causal_offset = mask.causal_offset;
+    km.key_padding = mask.key_padding;
+    if (detail::mask_rows(mask.blocked, km.blocked, km.ld_blocked) &&
+        detail::mask_rows(mask.additive, km.additive, km.ld_additive)) {
+      kt.attention(rq.data, rq.ld, rk.data, rk.ld, rv.data, rv.ld, ro.data, ro.ld, lq, lk, rq.cols, rv.cols, scale, km);
+      return;
+    }
+    Tensor<float> scratch({lq, lk});  // masks the kernel cannot read: the unfused path
+    attention(q, k, v, scale, mask, out, scratch.view());
+    return;
+  }
+
+  const auto rp = rows_of(probs, "attention: probs");
 
   // Keys before the first unpadded one (left padding) are skipped outright: every sum below then
   // starts at the sequence's first real key, so a sequence's result has the same bits whether it
   // runs alone or left-padded in a batch.
   std::int64_t first = 0;
   while (mask.key_padding && first < lk && mask.key_padding[first]) ++first;
-  const auto& kt = kernels::active();
   kt.matmul_nt(rq.data, rq.ld, rk.row(first), rk.ld, rp.data + first, rp.ld, lq, lk - first, rq.cols, nullptr);
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < lq; ++i) {
