@@ -26,24 +26,25 @@ struct AttentionMask {
 
 namespace detail {
 
-// A [Lq, Lk] mask as a pointer and row stride for the fused kernel; false when its rows are not
-// contiguous (a broadcast or transposed view), which only the unfused path can read.
+// A [Lq, Lk] mask as a pointer and row stride for the fused kernel. A view whose rows are not
+// contiguous (broadcast, transposed) is first copied into `copy`.
 template <class T>
-bool mask_rows(TensorView<const T> m, const T*& data, std::int64_t& ld) {
-  if (m.empty()) return true;
-  if (m.dim(1) > 1 && m.stride(1) != 1) return false;
+void attention_mask_rows(TensorView<const T> m, Tensor<T>& copy, const T*& data, std::int64_t& ld) {
+  if (m.empty()) return;
+  if (m.dim(1) > 1 && m.stride(1) != 1) {
+    copy = Tensor<T>::copy_of(m);
+    m = copy.view();
+  }
   data = m.data();
-  ld = m.stride(0);
-  return true;
+  ld = m.dim(0) > 1 ? m.stride(0) : m.dim(1);
 }
 
 }  // namespace detail
 
 // q [Lq, d], k [Lk, d], v [Lk, dv] (rows contiguous, any row stride); out [Lq, dv] must not overlap
-// q, k or v. probs [Lq, Lk], when given, receives the attention probabilities (it is also the
-// scratch of the unfused path: scores, masking, softmax, probs v). An empty probs means "not
-// wanted": the fused kernel (kernels::KernelTable::attention) then computes out in tiles with an
-// online softmax, without any [Lq, Lk] buffer.
+// q, k or v. out always comes from the fused kernel (kernels::KernelTable::attention: tiles with an
+// online softmax, no [Lq, Lk] buffer), so its bits do not depend on whether probs are wanted.
+// probs [Lq, Lk], when given (not empty), also receives the attention probabilities.
 inline void attention(TensorView<const float> q, TensorView<const float> k, TensorView<const float> v, float scale,
                       const AttentionMask& mask, TensorView<float> out, TensorView<float> probs) {
   const auto rq = rows_of(q, "attention: q"), rk = rows_of(k, "attention: k"), rv = rows_of(v, "attention: v");
@@ -61,23 +62,18 @@ inline void attention(TensorView<const float> q, TensorView<const float> k, Tens
     fail("attention: additive mask ", mask.additive.shape(), " must be [", lq, ", ", lk, "]");
   const auto& kt = kernels::active();
 
-  if (probs.empty()) {
-    kernels::AttentionKernelMask km;
-    km.causal = mask.causal;
-    km.causal_offset = mask.causal_offset;
-    km.key_padding = mask.key_padding;
-    if (detail::mask_rows(mask.blocked, km.blocked, km.ld_blocked) &&
-        detail::mask_rows(mask.additive, km.additive, km.ld_additive)) {
-      kt.attention(rq.data, rq.ld, rk.data, rk.ld, rv.data, rv.ld, ro.data, ro.ld, lq, lk, rq.cols, rv.cols, scale, km);
-      return;
-    }
-    Tensor<float> scratch({lq, lk});  // masks the kernel cannot read: the unfused path
-    attention(q, k, v, scale, mask, out, scratch.view());
-    return;
-  }
+  kernels::AttentionKernelMask km;
+  km.causal = mask.causal;
+  km.causal_offset = mask.causal_offset;
+  km.key_padding = mask.key_padding;
+  Tensor<std::uint8_t> blocked_copy;
+  Tensor<float> additive_copy;
+  detail::attention_mask_rows(mask.blocked, blocked_copy, km.blocked, km.ld_blocked);
+  detail::attention_mask_rows(mask.additive, additive_copy, km.additive, km.ld_additive);
+  kt.attention(rq.data, rq.ld, rk.data, rk.ld, rv.data, rv.ld, ro.data, ro.ld, lq, lk, rq.cols, rv.cols, scale, km);
+  if (probs.empty()) return;
 
   const auto rp = rows_of(probs, "attention: probs");
-
   // Keys before the first unpadded one (left padding) are skipped outright: every sum below then
   // starts at the sequence's first real key, so a sequence's result has the same bits whether it
   // runs alone or left-padded in a batch.
@@ -102,7 +98,6 @@ inline void attention(TensorView<const float> q, TensorView<const float> k, Tens
     std::fill(row + visible, row + lk, kMasked);
   }
   kt.softmax_rows(rp.data, lq, lk, rp.ld);
-  kt.matmul_nn(rp.data + first, rp.ld, rv.row(first), rv.ld, ro.data, ro.ld, lq, rv.cols, lk - first);
 }
 
 }  // namespace qkv::ops
