@@ -71,6 +71,45 @@ QKV_TARGET_AVX512 inline __m512 dot_tile(const float* q, const float* k, std::in
   return lane_sums(acc);
 }
 
+// The scores of two query rows against the same 16 keys, each key load shared by both rows: 8 keys
+// at a time in 16 accumulators [a . k_0..7, b . k_0..7]. Every (row, key) dot product is the same
+// chain of FMAs and the same lane_sums tree (it treats every input vector alike) as in dot_tile,
+// so a row's scores have the same bits whether or not it is paired.
+QKV_TARGET_AVX512 inline void dot_tile2(const float* qa, const float* qb, const float* k, std::int64_t ldk,
+                                        std::int64_t valid, std::int64_t d, __m512& sa, __m512& sb) {
+  __m512 half[2];
+  for (int h = 0; h < 2; ++h) {
+    const float* rows[8];
+    for (std::int64_t j = 0; j < 8; ++j) rows[j] = k + (8 * h + j < valid ? 8 * h + j : 0) * ldk;
+    __m512 acc[16];
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
+    std::int64_t p = 0;
+    for (; p + 16 <= d; p += 16) {
+      const __m512 a = _mm512_loadu_ps(qa + p), b = _mm512_loadu_ps(qb + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512 kv = _mm512_loadu_ps(rows[j] + p);
+        acc[j] = _mm512_fmadd_ps(a, kv, acc[j]);
+        acc[8 + j] = _mm512_fmadd_ps(b, kv, acc[8 + j]);
+      }
+    }
+    if (p < d) {
+      const __mmask16 m = detail::tail_mask(d - p);
+      const __m512 a = _mm512_maskz_loadu_ps(m, qa + p), b = _mm512_maskz_loadu_ps(m, qb + p);
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) {
+        const __m512 kv = _mm512_maskz_loadu_ps(m, rows[j] + p);
+        acc[j] = _mm512_fmadd_ps(a, kv, acc[j]);
+        acc[8 + j] = _mm512_fmadd_ps(b, kv, acc[8 + j]);
+      }
+    }
+    half[h] = lane_sums(acc);  // lanes 0..7: row a, keys 8h..8h+7; lanes 8..15: row b
+  }
+  sa = _mm512_shuffle_f32x4(half[0], half[1], _MM_SHUFFLE(1, 0, 1, 0));
+  sb = _mm512_shuffle_f32x4(half[0], half[1], _MM_SHUFFLE(3, 2, 3, 2));
+}
+
 // Nonzero bytes among the first lanes of `in` as a lane mask.
 QKV_TARGET_AVX512 inline __mmask16 nonzero_bytes(const std::uint8_t* bytes, __mmask16 in) {
   const __m128i b = _mm_maskz_loadu_epi8(in, bytes);
@@ -102,6 +141,25 @@ QKV_TARGET_AVX512 inline void accumulate_pv(float* o, const float* v, std::int64
   }
 }
 
+// The online softmax step of one row for one key tile: raw scores s (q . k, unscaled), the lanes
+// live so far; m, l and the accumulator row o are the row's running state.
+QKV_TARGET_AVX512 inline void update_row(__m512 s, __mmask16 live, __mmask16 in_k, const float* additive, float scale,
+                                         float& m, float& l, float* o, const float* v, std::int64_t ldv,
+                                         std::int64_t dv) {
+  constexpr float kMasked = -__builtin_inff();
+  s = _mm512_mul_ps(s, _mm512_set1_ps(scale));
+  if (additive) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(in_k, additive));
+  live = _mm512_mask_cmp_ps_mask(live, s, _mm512_set1_ps(kMasked), _CMP_NEQ_UQ);  // an additive -inf masks too
+  if (!live) return;  // nothing visible: the row's state stays as it is, bit for bit
+  const float m_new = std::max(m, _mm512_mask_reduce_max_ps(live, s));
+  const bool rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
+  const float alpha = rescale ? std::exp(m - m_new) : 1.0f;
+  m = m_new;
+  const __m512 p = _mm512_maskz_mov_ps(live, vmath::exp(_mm512_sub_ps(s, _mm512_set1_ps(m_new))));
+  l = l * alpha + _mm512_reduce_add_ps(p);
+  accumulate_pv(o, v, ldv, dv, p, live, rescale, alpha);
+}
+
 }  // namespace attention_detail
 
 QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const float* k, std::int64_t ldk,
@@ -110,7 +168,6 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
                                         const AttentionKernelMask& mask) {
   using namespace attention_detail;
   constexpr float kMasked = -__builtin_inff();
-  const __m512 ninf = _mm512_set1_ps(kMasked), vscale = _mm512_set1_ps(scale);
   const std::int64_t first = attention_first_key(mask, lk);
   for (std::int64_t i0 = 0; i0 < lq; i0 += kQueryTile) {
     const std::int64_t rows = std::min(kQueryTile, lq - i0);
@@ -131,23 +188,27 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
       const __mmask16 padded = mask.key_padding ? nonzero_bytes(mask.key_padding + j0, in_k) : __mmask16(0);
       const float* kt = k + j0 * ldk;
       const float* vt = v + j0 * ldv;
+      // The rows that see some key of this tile, then their scores two rows at a time.
+      std::int64_t todo[kQueryTile], count = 0;
+      __mmask16 live[kQueryTile];
       for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t i = i0 + r;
         if (j0 >= end[r]) continue;  // past this row's causal limit
-        __mmask16 live = __mmask16(detail::tail_mask(end[r] - j0) & ~padded);
-        if (mask.blocked) live &= __mmask16(~nonzero_bytes(mask.blocked + i * mask.ld_blocked + j0, in_k));
-        if (!live) continue;
-        __m512 s = _mm512_mul_ps(dot_tile(q + i * ldq, kt, ldk, valid, d), vscale);
-        if (mask.additive) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(in_k, mask.additive + i * mask.ld_additive + j0));
-        live = _mm512_mask_cmp_ps_mask(live, s, ninf, _CMP_NEQ_UQ);  // an additive -inf masks too
-        if (!live) continue;  // nothing visible: the row's state stays as it is, bit for bit
-        const float m_new = std::max(m[r], _mm512_mask_reduce_max_ps(live, s));
-        const bool rescale = m[r] != kMasked && m_new != m[r];  // before the first visible key O and l are 0
-        const float alpha = rescale ? std::exp(m[r] - m_new) : 1.0f;
-        m[r] = m_new;
-        const __m512 p = _mm512_maskz_mov_ps(live, vmath::exp(_mm512_sub_ps(s, _mm512_set1_ps(m_new))));
-        l[r] = l[r] * alpha + _mm512_reduce_add_ps(p);
-        accumulate_pv(out + i * ldo, vt, ldv, dv, p, live, rescale, alpha);
+        live[r] = __mmask16(detail::tail_mask(end[r] - j0) & ~padded);
+        if (mask.blocked) live[r] &= __mmask16(~nonzero_bytes(mask.blocked + (i0 + r) * mask.ld_blocked + j0, in_k));
+        if (live[r]) todo[count++] = r;
+      }
+      for (std::int64_t t = 0; t < count; t += 2) {
+        __m512 s[2];
+        const std::int64_t pair = std::min<std::int64_t>(2, count - t);
+        if (pair == 2)
+          dot_tile2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[0], s[1]);
+        else
+          s[0] = dot_tile(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d);
+        for (std::int64_t u = 0; u < pair; ++u) {
+          const std::int64_t r = todo[t + u], i = i0 + r;
+          update_row(s[u], live[r], in_k, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr, scale,
+                     m[r], l[r], out + i * ldo, vt, ldv, dv);
+        }
       }
     }
     for (std::int64_t r = 0; r < rows; ++r) {
