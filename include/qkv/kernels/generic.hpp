@@ -128,10 +128,12 @@ inline void add(const float* a, const float* b, float* out, std::int64_t n) {
 }
 
 // Attention row by row in three passes over the visible keys (max, sum, then the weighted sum of
-// v per chunk of 64 output columns), recomputing each score: simple and exact rather than fast.
-// A score is float(double dot) * scale + additive in float, as ops::attention's unfused path
-// computes it; the softmax and the weighted sum are in double. Masked keys are skipped, so they
-// cannot change a row's bits.
+// v per chunk of 64 output columns), recomputing each score: simple rather than fast. Each step
+// rounds as the unfused path (matmul_nt, softmax_rows, matmul_nn of this file) does, so the
+// results keep the accuracy that path was validated with against transformers: a score is
+// float(double dot) * scale + additive in float, p = float exp(score - max), the sum of p in double,
+// the probability float(p / sum), and out the double sum of probability * v. Masked keys are
+// skipped, so they cannot change a row's bits.
 inline void attention(const float* q, std::int64_t ldq, const float* k, std::int64_t ldk, const float* v,
                       std::int64_t ldv, float* out, std::int64_t ldo, std::int64_t lq, std::int64_t lk, std::int64_t d,
                       std::int64_t dv, float scale, const AttentionKernelMask& mask) {
@@ -159,17 +161,18 @@ inline void attention(const float* q, std::int64_t ldq, const float* k, std::int
     }
     double sum = 0.0;
     for (std::int64_t j = first; j < end; ++j)
-      if (const float s = score(j); s != kMasked) sum += std::exp(double(s) - double(max));
+      if (const float s = score(j); s != kMasked) sum += std::exp(s - max);
+    const double inv = 1.0 / sum;
     for (std::int64_t c0 = 0; c0 < dv; c0 += kChunk) {
       const std::int64_t width = std::min(kChunk, dv - c0);
       double acc[kChunk] = {};
       for (std::int64_t j = first; j < end; ++j) {
         const float s = score(j);
         if (s == kMasked) continue;
-        const double p = std::exp(double(s) - double(max));
-        for (std::int64_t c = 0; c < width; ++c) acc[c] += p * double(v[j * ldv + c0 + c]);
+        const double prob = float(std::exp(s - max) * inv);
+        for (std::int64_t c = 0; c < width; ++c) acc[c] += prob * double(v[j * ldv + c0 + c]);
       }
-      for (std::int64_t c = 0; c < width; ++c) oi[c0 + c] = float(acc[c] / sum);
+      for (std::int64_t c = 0; c < width; ++c) oi[c0 + c] = float(acc[c]);
     }
   }
 }
