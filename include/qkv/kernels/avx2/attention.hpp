@@ -59,6 +59,45 @@ QKV_TARGET_AVX2 inline __m256 dot_tile(const float* q, const float* k, std::int6
   return lane_sums(acc);
 }
 
+// The scores of two query rows against the same 8 keys, each key load shared by both rows: 4 keys
+// at a time in 8 accumulators [a . k_0..3, b . k_0..3]. Every (row, key) dot product is the same
+// chain of FMAs and the same lane_sums tree (it treats every input vector alike) as in dot_tile,
+// so a row's scores have the same bits whether or not it is paired.
+QKV_TARGET_AVX2 inline void dot_tile2(const float* qa, const float* qb, const float* k, std::int64_t ldk,
+                                      std::int64_t valid, std::int64_t d, __m256& sa, __m256& sb) {
+  __m256 half[2];
+  for (int h = 0; h < 2; ++h) {
+    const float* rows[4];
+    for (std::int64_t j = 0; j < 4; ++j) rows[j] = k + (4 * h + j < valid ? 4 * h + j : 0) * ldk;
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    std::int64_t p = 0;
+    for (; p + 8 <= d; p += 8) {
+      const __m256 a = _mm256_loadu_ps(qa + p), b = _mm256_loadu_ps(qb + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m256 kv = _mm256_loadu_ps(rows[j] + p);
+        acc[j] = _mm256_fmadd_ps(a, kv, acc[j]);
+        acc[4 + j] = _mm256_fmadd_ps(b, kv, acc[4 + j]);
+      }
+    }
+    if (p < d) {
+      const __m256i m = detail::tail_mask(d - p);
+      const __m256 a = _mm256_maskload_ps(qa + p, m), b = _mm256_maskload_ps(qb + p, m);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m256 kv = _mm256_maskload_ps(rows[j] + p, m);
+        acc[j] = _mm256_fmadd_ps(a, kv, acc[j]);
+        acc[4 + j] = _mm256_fmadd_ps(b, kv, acc[4 + j]);
+      }
+    }
+    half[h] = lane_sums(acc);  // lanes 0..3: row a, keys 4h..4h+3; lanes 4..7: row b
+  }
+  sa = _mm256_permute2f128_ps(half[0], half[1], 0x20);
+  sb = _mm256_permute2f128_ps(half[0], half[1], 0x31);
+}
+
 // Bit j set when bytes[j] != 0, for j < valid.
 inline unsigned nonzero_bytes(const std::uint8_t* bytes, std::int64_t valid) {
   unsigned bits = 0;
@@ -116,6 +155,27 @@ QKV_TARGET_AVX2 inline void accumulate_pv(float* o, const float* v, std::int64_t
   }
 }
 
+// The online softmax step of one row for one key tile: raw scores s (q . k, unscaled), the keys
+// live so far (bits); m, l and the accumulator row o are the row's running state.
+QKV_TARGET_AVX2 inline void update_row(__m256 s, unsigned live, __m256i in_k, const float* additive, float scale,
+                                       float& m, float& l, float* o, const float* v, std::int64_t ldv,
+                                       std::int64_t dv) {
+  constexpr float kMasked = -__builtin_inff();
+  const __m256 ninf = _mm256_set1_ps(kMasked);
+  s = _mm256_mul_ps(s, _mm256_set1_ps(scale));
+  if (additive) s = _mm256_add_ps(s, _mm256_maskload_ps(additive, in_k));
+  s = _mm256_blendv_ps(ninf, s, lanes_of(live));
+  live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s, ninf, _CMP_NEQ_UQ)));  // an additive -inf masks too
+  if (!live) return;  // nothing visible: the row's state stays as it is, bit for bit
+  const float m_new = std::max(m, detail::reduce_max_ps(s));
+  const bool rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
+  const float alpha = rescale ? std::exp(m - m_new) : 1.0f;
+  m = m_new;
+  const __m256 p = _mm256_and_ps(lanes_of(live), vmath::exp_nonpositive(_mm256_sub_ps(s, _mm256_set1_ps(m_new))));
+  l = l * alpha + reduce_add_ps(p);
+  accumulate_pv(o, v, ldv, dv, p, live, rescale, alpha);
+}
+
 }  // namespace attention_detail
 
 QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const float* k, std::int64_t ldk,
@@ -124,7 +184,6 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
                                       const AttentionKernelMask& mask) {
   using namespace attention_detail;
   constexpr float kMasked = -__builtin_inff();
-  const __m256 ninf = _mm256_set1_ps(kMasked), vscale = _mm256_set1_ps(scale);
   const std::int64_t first = attention_first_key(mask, lk);
   for (std::int64_t i0 = 0; i0 < lq; i0 += kQueryTile) {
     const std::int64_t rows = std::min(kQueryTile, lq - i0);
@@ -144,26 +203,27 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
       const unsigned padded = mask.key_padding ? nonzero_bytes(mask.key_padding + j0, valid) : 0u;
       const float* kt = k + j0 * ldk;
       const float* vt = v + j0 * ldv;
+      // The rows that see some key of this tile, then their scores two rows at a time.
+      std::int64_t todo[kQueryTile], count = 0;
+      unsigned live[kQueryTile];
       for (std::int64_t r = 0; r < rows; ++r) {
-        const std::int64_t i = i0 + r;
         if (j0 >= end[r]) continue;  // past this row's causal limit
-        const std::int64_t seen = std::min(end[r] - j0, kKeyTile);
-        unsigned live = ((1u << seen) - 1u) & ~padded;
-        if (mask.blocked) live &= ~nonzero_bytes(mask.blocked + i * mask.ld_blocked + j0, valid);
-        if (!live) continue;
-        __m256 s = _mm256_mul_ps(dot_tile(q + i * ldq, kt, ldk, valid, d), vscale);
-        if (mask.additive) s = _mm256_add_ps(s, _mm256_maskload_ps(mask.additive + i * mask.ld_additive + j0, in_k));
-        s = _mm256_blendv_ps(ninf, s, lanes_of(live));
-        live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s, ninf, _CMP_NEQ_UQ)));  // an additive -inf masks too
-        if (!live) continue;  // nothing visible: the row's state stays as it is, bit for bit
-        const float m_new = std::max(m[r], detail::reduce_max_ps(s));
-        const bool rescale = m[r] != kMasked && m_new != m[r];  // before the first visible key O and l are 0
-        const float alpha = rescale ? std::exp(m[r] - m_new) : 1.0f;
-        m[r] = m_new;
-        const __m256 p =
-            _mm256_and_ps(lanes_of(live), vmath::exp_nonpositive(_mm256_sub_ps(s, _mm256_set1_ps(m_new))));
-        l[r] = l[r] * alpha + reduce_add_ps(p);
-        accumulate_pv(out + i * ldo, vt, ldv, dv, p, live, rescale, alpha);
+        live[r] = ((1u << std::min(end[r] - j0, kKeyTile)) - 1u) & ~padded;
+        if (mask.blocked) live[r] &= ~nonzero_bytes(mask.blocked + (i0 + r) * mask.ld_blocked + j0, valid);
+        if (live[r]) todo[count++] = r;
+      }
+      for (std::int64_t t = 0; t < count; t += 2) {
+        __m256 s[2];
+        const std::int64_t pair = std::min<std::int64_t>(2, count - t);
+        if (pair == 2)
+          dot_tile2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[0], s[1]);
+        else
+          s[0] = dot_tile(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d);
+        for (std::int64_t u = 0; u < pair; ++u) {
+          const std::int64_t r = todo[t + u], i = i0 + r;
+          update_row(s[u], live[r], in_k, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr, scale,
+                     m[r], l[r], out + i * ldo, vt, ldv, dv);
+        }
       }
     }
     for (std::int64_t r = 0; r < rows; ++r) {
