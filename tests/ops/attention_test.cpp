@@ -1,5 +1,8 @@
 #include "qkv/ops/attention.hpp"
 
+#include <cstring>
+#include <vector>
+
 #include "support/reference.hpp"
 
 namespace qkv {
@@ -78,6 +81,48 @@ TEST(Attention, HeadViewsWithRowStride) {
 TEST(Attention, RejectsMismatchedShapes) {
   Tensor<float> q({2, 4}), k({3, 5}), v({3, 4}), out({2, 4}), probs({2, 3});
   EXPECT_THROW(ops::attention(q, k, v, 1.0f, {}, out, probs), Error);
+}
+
+TEST(Attention, OutputBitsDoNotDependOnWhetherProbsAreWanted) {
+  // Without probs no [Lq, Lk] buffer is needed (the fused kernel); the output keeps its bits.
+  const auto file = test::open_data("fixtures/ops_attention.safetensors");
+  const std::string p = "c3.";
+  const Tensor<float> q = file.to_float(p + "q"), k = file.to_float(p + "k"), v = file.to_float(p + "v");
+  const Tensor<float> float_mask = file.to_float(p + "float_mask");
+  test::for_each_isa([&](Isa) {
+    ops::AttentionMask mask;
+    mask.causal = true;
+    mask.causal_offset = k.dim(0) - q.dim(0);
+    mask.additive = float_mask.view();
+    Tensor<float> with({q.dim(0), v.dim(1)}), without({q.dim(0), v.dim(1)}), probs({q.dim(0), k.dim(0)});
+    ops::attention(q, k, v, file.to_float(p + "scale")(0), mask, with, probs);
+    ops::attention(q, k, v, file.to_float(p + "scale")(0), mask, without, {});
+    EXPECT_EQ(std::memcmp(with.data(), without.data(), std::size_t(with.numel()) * sizeof(float)), 0);
+  });
+}
+
+TEST(Attention, MaskViewsWithoutContiguousRows) {
+  // A transposed additive mask and a broadcast boolean mask (row stride 0 and column stride 0) are
+  // read as the views say: the same bits as contiguous copies.
+  Tensor<float> q({3, 4}), k({2, 4}), v({2, 3}), bias_t({2, 3});  // bias_t: the additive mask [Lk, Lq]
+  for (std::int64_t i = 0; i < q.numel(); ++i) q.data()[i] = float(i % 5) - 2.0f;
+  for (std::int64_t i = 0; i < k.numel(); ++i) k.data()[i] = float(i % 3) - 1.0f;
+  for (std::int64_t i = 0; i < v.numel(); ++i) v.data()[i] = float(i) - 2.5f;
+  for (std::int64_t i = 0; i < bias_t.numel(); ++i) bias_t.data()[i] = 0.25f * float(i) - 0.5f;
+  const std::uint8_t allowed = 0;
+  using Strides = TensorView<const float>::Strides;
+  test::for_each_isa([&](Isa) {
+    ops::AttentionMask strided;
+    strided.additive = TensorView<const float>(bias_t.data(), {3, 2}, Strides{1, 3});
+    strided.blocked = TensorView<const std::uint8_t>(&allowed, {3, 2}, Strides{0, 0});
+    const Tensor<float> bias = Tensor<float>::copy_of(strided.additive);
+    ops::AttentionMask plain;
+    plain.additive = bias.view();
+    Tensor<float> a({3, 3}), b({3, 3});
+    ops::attention(q, k, v, 0.5f, strided, a, {});
+    ops::attention(q, k, v, 0.5f, plain, b, {});
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), sizeof(float) * 9), 0);
+  });
 }
 
 }  // namespace

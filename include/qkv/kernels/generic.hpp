@@ -127,7 +127,73 @@ inline void add(const float* a, const float* b, float* out, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-inline const KernelTable kTable = {matmul_nt, matmul_packed, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows,
-                                   activate,  activate_gated, add};
+// Attention row by row in three passes over the visible keys (max, sum, then the weighted sum of
+// v per chunk of 64 output columns), recomputing each score: simple rather than fast. Each step
+// rounds as the unfused path (matmul_nt, softmax_rows, matmul_nn of this file) does, so the
+// results keep the accuracy that path was validated with against transformers: a score is
+// float(double dot) * scale + additive in float, p = float exp(score - max), the sum of p in double,
+// the probability float(p / sum), and out the double sum of probability * v. Masked keys are
+// skipped, so they cannot change a row's bits.
+inline void attention(const float* q, std::int64_t ldq, const float* k, std::int64_t ldk, const float* v,
+                      std::int64_t ldv, float* out, std::int64_t ldo, std::int64_t lq, std::int64_t lk, std::int64_t d,
+                      std::int64_t dv, float scale, const AttentionKernelMask& mask) {
+  constexpr float kMasked = -std::numeric_limits<float>::infinity();
+  constexpr std::int64_t kChunk = 64;
+  const std::int64_t first = attention_first_key(mask, lk);
+  for (std::int64_t i = 0; i < lq; ++i) {
+    const float* qi = q + i * ldq;
+    float* oi = out + i * ldo;
+    const std::int64_t end = attention_key_end(mask, i, first, lk);
+    auto score = [&](std::int64_t j) {
+      if (mask.key_padding && mask.key_padding[j]) return kMasked;
+      if (mask.blocked && mask.blocked[i * mask.ld_blocked + j]) return kMasked;
+      double dot = 0.0;
+      for (std::int64_t p = 0; p < d; ++p) dot += double(qi[p]) * double(k[j * ldk + p]);
+      float s = float(dot) * scale;
+      if (mask.additive) s += mask.additive[i * mask.ld_additive + j];
+      return s;
+    };
+    float max = kMasked;
+    for (std::int64_t j = first; j < end; ++j) max = std::fmax(max, score(j));
+    if (max == kMasked) {  // fully masked: attend to nothing
+      std::fill(oi, oi + dv, 0.0f);
+      continue;
+    }
+    double sum = 0.0;
+    for (std::int64_t j = first; j < end; ++j)
+      if (const float s = score(j); s != kMasked) sum += std::exp(s - max);
+    const double inv = 1.0 / sum;
+    for (std::int64_t c0 = 0; c0 < dv; c0 += kChunk) {
+      const std::int64_t width = std::min(kChunk, dv - c0);
+      double acc[kChunk] = {};
+      for (std::int64_t j = first; j < end; ++j) {
+        const float s = score(j);
+        if (s == kMasked) continue;
+        const double prob = float(std::exp(s - max) * inv);
+        for (std::int64_t c = 0; c < width; ++c) acc[c] += prob * double(v[j * ldv + c0 + c]);
+      }
+      for (std::int64_t c = 0; c < width; ++c) oi[c0 + c] = float(acc[c]);
+    }
+  }
+}
+
+// The products and the sum are separate float roundings (what torch computes); the portable
+// build (-O2, no -march) has no FMA instruction to contract them into.
+inline void rotary_rows(float* x, std::int64_t ldx, const float* cos, std::int64_t ldc, const float* sin,
+                        std::int64_t lds, std::int64_t rows, std::int64_t n) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * ldx;
+    const float* cr = cos + r * ldc;
+    const float* sr = sin + r * lds;
+    for (std::int64_t i = 0; i < n; ++i) {
+      const float a = row[i], b = row[i + n], c = cr[i], s = sr[i];
+      row[i] = a * c + (-b) * s;
+      row[i + n] = b * c + a * s;
+    }
+  }
+}
+
+inline const KernelTable kTable = {matmul_nt, matmul_packed,  matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows,
+                                   activate,  activate_gated, add,       attention,    rotary_rows};
 
 }  // namespace qkv::kernels::generic

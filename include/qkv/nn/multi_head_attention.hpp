@@ -201,12 +201,10 @@ struct MultiHeadAttention {
           mask.additive = bias_sum.view();
         }
       }
-      Tensor<float> scratch;
-      if (probs.empty()) scratch = Tensor<float>({lq, lk});
       const std::int64_t kv = h / group;
       ops::attention(q.select(b).narrow(1, h * hd, hd), k.select(b).narrow(1, kv * hd, hd),
                      v.select(b).narrow(1, kv * hd, hd), scale, mask, context.select(b).narrow(1, h * hd, hd),
-                     probs.empty() ? scratch.view() : probs.select(b).select(h));
+                     probs.empty() ? TensorView<float>() : probs.select(b).select(h));  // empty: the fused kernel
     });
   }
 };

@@ -24,29 +24,61 @@ struct AttentionMask {
   TensorView<const float> additive;           // [Lq, Lk], added to the scaled scores (float masks, position biases)
 };
 
-// q [Lq, d], k [Lk, d], v [Lk, dv] (rows contiguous, any row stride);
-// out [Lq, dv]; probs [Lq, Lk] receives the attention probabilities (it is also the scratch).
+namespace detail {
+
+// A [Lq, Lk] mask as a pointer and row stride for the fused kernel. A view whose rows are not
+// contiguous (broadcast, transposed) is first copied into `copy`.
+template <class T>
+void attention_mask_rows(TensorView<const T> m, Tensor<T>& copy, const T*& data, std::int64_t& ld) {
+  if (m.empty()) return;
+  if (m.dim(1) > 1 && m.stride(1) != 1) {
+    copy = Tensor<T>::copy_of(m);
+    m = copy.view();
+  }
+  data = m.data();
+  ld = m.dim(0) > 1 ? m.stride(0) : m.dim(1);
+}
+
+}  // namespace detail
+
+// q [Lq, d], k [Lk, d], v [Lk, dv] (rows contiguous, any row stride); out [Lq, dv] must not overlap
+// q, k or v. out always comes from the fused kernel (kernels::KernelTable::attention: tiles with an
+// online softmax, no [Lq, Lk] buffer), so its bits do not depend on whether probs are wanted.
+// probs [Lq, Lk], when given (not empty), also receives the attention probabilities.
 inline void attention(TensorView<const float> q, TensorView<const float> k, TensorView<const float> v, float scale,
                       const AttentionMask& mask, TensorView<float> out, TensorView<float> probs) {
   const auto rq = rows_of(q, "attention: q"), rk = rows_of(k, "attention: k"), rv = rows_of(v, "attention: v");
-  const auto ro = rows_of(out, "attention: out"), rp = rows_of(probs, "attention: probs");
+  const auto ro = rows_of(out, "attention: out");
   const std::int64_t lq = rq.rows, lk = rk.rows;
   if (q.rank() != 2 || k.rank() != 2 || v.rank() != 2) fail("attention: q, k, v must be matrices");
   if (rk.cols != rq.cols) fail("attention: q has head size ", rq.cols, ", k has ", rk.cols);
   if (rv.rows != lk) fail("attention: k has ", lk, " rows, v has ", rv.rows);
   if (ro.rows != lq || ro.cols != rv.cols) fail("attention: out ", out.shape(), " must be [", lq, ", ", rv.cols, "]");
-  if (rp.rows != lq || rp.cols != lk) fail("attention: probs ", probs.shape(), " must be [", lq, ", ", lk, "]");
+  if (!probs.empty() && (probs.rank() != 2 || probs.dim(0) != lq || probs.dim(1) != lk))
+    fail("attention: probs ", probs.shape(), " must be [", lq, ", ", lk, "]");
   if (!mask.blocked.empty() && (mask.blocked.dim(0) != lq || mask.blocked.dim(1) != lk))
     fail("attention: boolean mask ", mask.blocked.shape(), " must be [", lq, ", ", lk, "]");
   if (!mask.additive.empty() && (mask.additive.dim(0) != lq || mask.additive.dim(1) != lk))
     fail("attention: additive mask ", mask.additive.shape(), " must be [", lq, ", ", lk, "]");
+  const auto& kt = kernels::active();
 
+  kernels::AttentionKernelMask km;
+  km.causal = mask.causal;
+  km.causal_offset = mask.causal_offset;
+  km.key_padding = mask.key_padding;
+  Tensor<std::uint8_t> blocked_copy;
+  Tensor<float> additive_copy;
+  detail::attention_mask_rows(mask.blocked, blocked_copy, km.blocked, km.ld_blocked);
+  detail::attention_mask_rows(mask.additive, additive_copy, km.additive, km.ld_additive);
+  kt.attention(rq.data, rq.ld, rk.data, rk.ld, rv.data, rv.ld, ro.data, ro.ld, lq, lk, rq.cols, rv.cols, scale, km);
+  if (probs.empty()) return;
+
+  const auto rp = rows_of(probs, "attention: probs");
   // Keys before the first unpadded one (left padding) are skipped outright: every sum below then
   // starts at the sequence's first real key, so a sequence's result has the same bits whether it
   // runs alone or left-padded in a batch.
   std::int64_t first = 0;
   while (mask.key_padding && first < lk && mask.key_padding[first]) ++first;
-  const auto& kt = kernels::active();
   kt.matmul_nt(rq.data, rq.ld, rk.row(first), rk.ld, rp.data + first, rp.ld, lq, lk - first, rq.cols, nullptr);
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < lq; ++i) {
@@ -66,7 +98,6 @@ inline void attention(TensorView<const float> q, TensorView<const float> k, Tens
     std::fill(row + visible, row + lk, kMasked);
   }
   kt.softmax_rows(rp.data, lq, lk, rp.ld);
-  kt.matmul_nn(rp.data + first, rp.ld, rv.row(first), rv.ld, ro.data, ro.ld, lq, rv.cols, lk - first);
 }
 
 }  // namespace qkv::ops

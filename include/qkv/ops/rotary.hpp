@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "qkv/kernels/dispatch.hpp"
 #include "qkv/ops/rows.hpp"
 
 namespace qkv::ops {
@@ -41,14 +42,10 @@ inline void apply_rotary(TensorView<float> x, TensorView<const float> cos, Tenso
   const std::int64_t n = cos.dim(1);
   if (x.rank() != 2 || r.rows != cos.dim(0) || 2 * n > r.cols)
     fail("apply_rotary: x ", x.shape(), " must be [", cos.dim(0), ", >= ", 2 * n, "] for cos/sin ", cos.shape());
-  for (std::int64_t t = 0; t < r.rows; ++t) {
-    float* row = r.row(t);
-    for (std::int64_t i = 0; i < n; ++i) {
-      const float a = row[i], b = row[i + n], c = cos(t, i), s = sin(t, i);
-      row[i] = a * c + (-b) * s;  // the same two products and one sum as torch: (x * cos) + (rotate_half(x) * sin)
-      row[i + n] = b * c + a * s;
-    }
-  }
+  const auto rc = rows_of(cos, "apply_rotary: cos"), rs = rows_of(sin, "apply_rotary: sin");
+  // x * cos + rotate_half(x) * sin as torch computes it: two products and one sum per element, each
+  // rounded to float (the kernel never fuses them), so every ISA gives the same bits.
+  kernels::active().rotary_rows(r.data, r.ld, rc.data, rc.ld, rs.data, rs.ld, r.rows, n);
 }
 
 // Both steps for one head: x [L, >= 2n], positions [L], inv_freq [n].

@@ -197,5 +197,31 @@ QKV_TARGET_AVX2 inline void add(const float* a, const float* b, float* out, std:
   }
 }
 
+// Rotary embedding (KernelTable::rotary_rows). Bitwise equal to generic: two products and one sum,
+// each rounded to float. GCC implements _mm256_mul_ps / _mm256_add_ps as plain vector `*` and `+`,
+// which -ffp-contract=fast (GCC's default outside ISO modes) may fuse into an FMA inside this
+// FMA-enabled function; the empty asm makes each product an opaque value, so nothing is fused.
+QKV_TARGET_AVX2 inline __m256 rounded_product(__m256 a, __m256 b) {
+  __m256 p = _mm256_mul_ps(a, b);
+  asm("" : "+x"(p));
+  return p;
+}
+
+QKV_TARGET_AVX2 inline void rotary_rows(float* x, std::int64_t ldx, const float* cos, std::int64_t ldc,
+                                        const float* sin, std::int64_t lds, std::int64_t rows, std::int64_t n) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * ldx;
+    for (std::int64_t i = 0; i < n; i += 8) {
+      const __m256i m = detail::tail_mask(n - i);
+      const __m256 a = _mm256_maskload_ps(row + i, m), b = _mm256_maskload_ps(row + i + n, m);
+      const __m256 c = _mm256_maskload_ps(cos + r * ldc + i, m), s = _mm256_maskload_ps(sin + r * lds + i, m);
+      const __m256 neg_b = _mm256_xor_ps(b, sign);
+      _mm256_maskstore_ps(row + i, m, _mm256_add_ps(rounded_product(a, c), rounded_product(neg_b, s)));
+      _mm256_maskstore_ps(row + i + n, m, _mm256_add_ps(rounded_product(b, c), rounded_product(a, s)));
+    }
+  }
+}
+
 }  // namespace qkv::kernels::avx2
 #endif

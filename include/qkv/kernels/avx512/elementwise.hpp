@@ -171,5 +171,31 @@ QKV_TARGET_AVX512 inline void add(const float* a, const float* b, float* out, st
   }
 }
 
+// Rotary embedding (KernelTable::rotary_rows). Bitwise equal to generic: two products and one sum,
+// each rounded to float. GCC implements _mm512_mul_ps / _mm512_add_ps as plain vector `*` and `+`,
+// which -ffp-contract=fast (GCC's default outside ISO modes) may fuse into an FMA inside this
+// FMA-enabled function; the empty asm makes each product an opaque value, so nothing is fused.
+QKV_TARGET_AVX512 inline __m512 rounded_product(__m512 a, __m512 b) {
+  __m512 p = _mm512_mul_ps(a, b);
+  asm("" : "+v"(p));
+  return p;
+}
+
+QKV_TARGET_AVX512 inline void rotary_rows(float* x, std::int64_t ldx, const float* cos, std::int64_t ldc,
+                                          const float* sin, std::int64_t lds, std::int64_t rows, std::int64_t n) {
+  const __m512 sign = _mm512_set1_ps(-0.0f);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * ldx;
+    for (std::int64_t i = 0; i < n; i += 16) {
+      const __mmask16 m = detail::tail_mask(n - i);
+      const __m512 a = _mm512_maskz_loadu_ps(m, row + i), b = _mm512_maskz_loadu_ps(m, row + i + n);
+      const __m512 c = _mm512_maskz_loadu_ps(m, cos + r * ldc + i), s = _mm512_maskz_loadu_ps(m, sin + r * lds + i);
+      const __m512 neg_b = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(b), _mm512_castps_si512(sign)));
+      _mm512_mask_storeu_ps(row + i, m, _mm512_add_ps(rounded_product(a, c), rounded_product(neg_b, s)));
+      _mm512_mask_storeu_ps(row + i + n, m, _mm512_add_ps(rounded_product(b, c), rounded_product(a, s)));
+    }
+  }
+}
+
 }  // namespace qkv::kernels::avx512
 #endif

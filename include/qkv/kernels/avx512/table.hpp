@@ -1,12 +1,13 @@
 #pragma once
 // The avx512 kernel table: what dispatch hands to the ops when this ISA is active.
+#include "qkv/kernels/avx512/attention.hpp"
 #include "qkv/kernels/avx512/elementwise.hpp"
 #include "qkv/kernels/avx512/matmul.hpp"
 
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline const KernelTable kTable = {matmul_nt, matmul_packed, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows, activate, activate_gated, add};
+inline const KernelTable kTable = {matmul_nt, matmul_packed, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows, activate, activate_gated, add, attention, rotary_rows};
 
 }  // namespace qkv::kernels::avx512
 #endif

@@ -1,0 +1,244 @@
+#pragma once
+// AVX2 + FMA fused attention of one head (KernelTable::attention): the method of
+// avx512/attention.hpp with 8-key tiles (one ymm of scores). Tiles of 8 queries against tiles of
+// 8 keys, online softmax (running max m, running sum l, accumulator O in the output rows,
+// rescaled by exp(m_old - m_new) when the max grows), O / l at the end.
+//
+// Determinism, as for AVX-512: key tiles start at the first unpadded key; a row's arithmetic does
+// not depend on its neighbours in the query tile; a row stops at its causal limit; a tile with no
+// visible key leaves the row's state untouched; masked keys get p = +0 and are skipped in p v.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "qkv/kernels/avx2/elementwise.hpp"
+#include "qkv/kernels/avx2/vector_math.hpp"
+#include "qkv/kernels/kernel_table.hpp"
+#include "qkv/kernels/x86.hpp"
+
+#if QKV_X86_KERNELS
+namespace qkv::kernels::avx2 {
+
+namespace attention_detail {
+
+constexpr std::int64_t kKeyTile = 8;    // keys per tile: one vector of scores
+constexpr std::int64_t kQueryTile = 8;  // rows that reuse a key/value tile while it is in L1
+constexpr std::int64_t kOutChunk = 32;  // output columns held in 4 registers while adding p v
+
+// Lane j of the result is the sum of the 8 lanes of a[j] (fixed tree).
+QKV_TARGET_AVX2 inline __m256 lane_sums(const __m256* a) {
+  __m256 w[4], x[2];
+  for (int i = 0; i < 4; ++i)
+    w[i] = _mm256_add_ps(_mm256_unpacklo_ps(a[2 * i], a[2 * i + 1]), _mm256_unpackhi_ps(a[2 * i], a[2 * i + 1]));
+  for (int i = 0; i < 2; ++i)  // per 128-bit lane: partial sums of a[4i .. 4i+3]
+    x[i] = _mm256_add_ps(_mm256_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                         _mm256_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+  return _mm256_add_ps(_mm256_permute2f128_ps(x[0], x[1], 0x20), _mm256_permute2f128_ps(x[0], x[1], 0x31));
+}
+
+// q . k_j for the 8 keys at k; keys from `valid` on read key 0 instead (masked by the caller).
+QKV_TARGET_AVX2 inline __m256 dot_tile(const float* q, const float* k, std::int64_t ldk, std::int64_t valid,
+                                       std::int64_t d) {
+  const float* rows[kKeyTile];
+  for (std::int64_t j = 0; j < kKeyTile; ++j) rows[j] = k + (j < valid ? j : 0) * ldk;
+  __m256 acc[kKeyTile];
+#pragma GCC unroll 8
+  for (int j = 0; j < kKeyTile; ++j) acc[j] = _mm256_setzero_ps();
+  std::int64_t p = 0;
+  for (; p + 8 <= d; p += 8) {
+    const __m256 qv = _mm256_loadu_ps(q + p);
+#pragma GCC unroll 8
+    for (int j = 0; j < kKeyTile; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[j] + p), acc[j]);
+  }
+  if (p < d) {
+    const __m256i m = detail::tail_mask(d - p);
+    const __m256 qv = _mm256_maskload_ps(q + p, m);
+#pragma GCC unroll 8
+    for (int j = 0; j < kKeyTile; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(rows[j] + p, m), acc[j]);
+  }
+  return lane_sums(acc);
+}
+
+// The scores of two query rows against the same 8 keys, each key load shared by both rows: 4 keys
+// at a time in 8 accumulators [a . k_0..3, b . k_0..3]. Every (row, key) dot product is the same
+// chain of FMAs and the same lane_sums tree (it treats every input vector alike) as in dot_tile,
+// so a row's scores have the same bits whether or not it is paired.
+QKV_TARGET_AVX2 inline void dot_tile2(const float* qa, const float* qb, const float* k, std::int64_t ldk,
+                                      std::int64_t valid, std::int64_t d, __m256& sa, __m256& sb) {
+  __m256 half[2];
+  for (int h = 0; h < 2; ++h) {
+    const float* rows[4];
+    for (std::int64_t j = 0; j < 4; ++j) rows[j] = k + (4 * h + j < valid ? 4 * h + j : 0) * ldk;
+    __m256 acc[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+    std::int64_t p = 0;
+    for (; p + 8 <= d; p += 8) {
+      const __m256 a = _mm256_loadu_ps(qa + p), b = _mm256_loadu_ps(qb + p);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m256 kv = _mm256_loadu_ps(rows[j] + p);
+        acc[j] = _mm256_fmadd_ps(a, kv, acc[j]);
+        acc[4 + j] = _mm256_fmadd_ps(b, kv, acc[4 + j]);
+      }
+    }
+    if (p < d) {
+      const __m256i m = detail::tail_mask(d - p);
+      const __m256 a = _mm256_maskload_ps(qa + p, m), b = _mm256_maskload_ps(qb + p, m);
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) {
+        const __m256 kv = _mm256_maskload_ps(rows[j] + p, m);
+        acc[j] = _mm256_fmadd_ps(a, kv, acc[j]);
+        acc[4 + j] = _mm256_fmadd_ps(b, kv, acc[4 + j]);
+      }
+    }
+    half[h] = lane_sums(acc);  // lanes 0..3: row a, keys 4h..4h+3; lanes 4..7: row b
+  }
+  sa = _mm256_permute2f128_ps(half[0], half[1], 0x20);
+  sb = _mm256_permute2f128_ps(half[0], half[1], 0x31);
+}
+
+// Bit j set when bytes[j] != 0, for j < valid.
+inline unsigned nonzero_bytes(const std::uint8_t* bytes, std::int64_t valid) {
+  unsigned bits = 0;
+  for (std::int64_t j = 0; j < valid; ++j) bits |= unsigned(bytes[j] != 0) << j;
+  return bits;
+}
+
+// All-ones lanes where `bits` has its bit set.
+QKV_TARGET_AVX2 inline __m256 lanes_of(unsigned bits) {
+  const __m256i select = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+  return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(int(bits)), select), select));
+}
+
+// Fixed-order sum of the 8 lanes.
+QKV_TARGET_AVX2 inline float reduce_add_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+// o = o * alpha (when rescale) + sum over the live keys j, in order, of p[j] * v_j.
+QKV_TARGET_AVX2 inline void accumulate_pv(float* o, const float* v, std::int64_t ldv, std::int64_t dv, __m256 p,
+                                          unsigned live, bool rescale, float alpha) {
+  alignas(32) float pj[kKeyTile];
+  _mm256_store_ps(pj, p);
+  const __m256 va = _mm256_set1_ps(alpha);
+  for (std::int64_t c0 = 0; c0 < dv; c0 += kOutChunk) {
+    const std::int64_t width = std::min(kOutChunk, dv - c0);
+    if (width == kOutChunk) {  // the common case: plain loads and stores
+      __m256 acc[4];
+      for (int t = 0; t < 4; ++t) {
+        acc[t] = _mm256_loadu_ps(o + c0 + 8 * t);
+        if (rescale) acc[t] = _mm256_mul_ps(acc[t], va);
+      }
+      for (unsigned bits = live; bits; bits &= bits - 1) {
+        const int j = __builtin_ctz(bits);
+        const __m256 pb = _mm256_set1_ps(pj[j]);
+        const float* vj = v + j * ldv + c0;
+        for (int t = 0; t < 4; ++t) acc[t] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(vj + 8 * t), acc[t]);
+      }
+      for (int t = 0; t < 4; ++t) _mm256_storeu_ps(o + c0 + 8 * t, acc[t]);
+      continue;
+    }
+    for (std::int64_t c = c0; c < c0 + width; c += 8) {  // the tail, one vector at a time
+      const __m256i cm = detail::tail_mask(c0 + width - c);
+      __m256 acc = _mm256_maskload_ps(o + c, cm);
+      if (rescale) acc = _mm256_mul_ps(acc, va);
+      for (unsigned bits = live; bits; bits &= bits - 1) {
+        const int j = __builtin_ctz(bits);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(pj[j]), _mm256_maskload_ps(v + j * ldv + c, cm), acc);
+      }
+      _mm256_maskstore_ps(o + c, cm, acc);
+    }
+  }
+}
+
+// The online softmax step of one row for one key tile: raw scores s (q . k, unscaled), the keys
+// live so far (bits); m, l and the accumulator row o are the row's running state.
+QKV_TARGET_AVX2 inline void update_row(__m256 s, unsigned live, __m256i in_k, const float* additive, float scale,
+                                       float& m, float& l, float* o, const float* v, std::int64_t ldv,
+                                       std::int64_t dv) {
+  constexpr float kMasked = -__builtin_inff();
+  const __m256 ninf = _mm256_set1_ps(kMasked);
+  s = _mm256_mul_ps(s, _mm256_set1_ps(scale));
+  if (additive) s = _mm256_add_ps(s, _mm256_maskload_ps(additive, in_k));
+  s = _mm256_blendv_ps(ninf, s, lanes_of(live));
+  live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s, ninf, _CMP_NEQ_UQ)));  // an additive -inf masks too
+  if (!live) return;  // nothing visible: the row's state stays as it is, bit for bit
+  const float m_new = std::max(m, detail::reduce_max_ps(s));
+  const bool rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
+  const float alpha = rescale ? std::exp(m - m_new) : 1.0f;
+  m = m_new;
+  const __m256 p = _mm256_and_ps(lanes_of(live), vmath::exp_nonpositive(_mm256_sub_ps(s, _mm256_set1_ps(m_new))));
+  l = l * alpha + reduce_add_ps(p);
+  accumulate_pv(o, v, ldv, dv, p, live, rescale, alpha);
+}
+
+}  // namespace attention_detail
+
+QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const float* k, std::int64_t ldk,
+                                      const float* v, std::int64_t ldv, float* out, std::int64_t ldo, std::int64_t lq,
+                                      std::int64_t lk, std::int64_t d, std::int64_t dv, float scale,
+                                      const AttentionKernelMask& mask) {
+  using namespace attention_detail;
+  constexpr float kMasked = -__builtin_inff();
+  const std::int64_t first = attention_first_key(mask, lk);
+  for (std::int64_t i0 = 0; i0 < lq; i0 += kQueryTile) {
+    const std::int64_t rows = std::min(kQueryTile, lq - i0);
+    float m[kQueryTile], l[kQueryTile];
+    std::int64_t end[kQueryTile];
+    std::int64_t tiles_end = first;  // the furthest key any row of the tile sees
+    for (std::int64_t r = 0; r < rows; ++r) {
+      m[r] = kMasked;
+      l[r] = 0.0f;
+      end[r] = attention_key_end(mask, i0 + r, first, lk);
+      tiles_end = std::max(tiles_end, end[r]);
+      std::fill(out + (i0 + r) * ldo, out + (i0 + r) * ldo + dv, 0.0f);
+    }
+    for (std::int64_t j0 = first; j0 < tiles_end; j0 += kKeyTile) {
+      const std::int64_t valid = std::min(kKeyTile, lk - j0);  // keys of this tile that exist
+      const __m256i in_k = detail::tail_mask(valid);
+      const unsigned padded = mask.key_padding ? nonzero_bytes(mask.key_padding + j0, valid) : 0u;
+      const float* kt = k + j0 * ldk;
+      const float* vt = v + j0 * ldv;
+      // The rows that see some key of this tile, then their scores two rows at a time.
+      std::int64_t todo[kQueryTile], count = 0;
+      unsigned live[kQueryTile];
+      for (std::int64_t r = 0; r < rows; ++r) {
+        if (j0 >= end[r]) continue;  // past this row's causal limit
+        live[r] = ((1u << std::min(end[r] - j0, kKeyTile)) - 1u) & ~padded;
+        if (mask.blocked) live[r] &= ~nonzero_bytes(mask.blocked + (i0 + r) * mask.ld_blocked + j0, valid);
+        if (live[r]) todo[count++] = r;
+      }
+      for (std::int64_t t = 0; t < count; t += 2) {
+        __m256 s[2];
+        const std::int64_t pair = std::min<std::int64_t>(2, count - t);
+        if (pair == 2)
+          dot_tile2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[0], s[1]);
+        else
+          s[0] = dot_tile(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d);
+        for (std::int64_t u = 0; u < pair; ++u) {
+          const std::int64_t r = todo[t + u], i = i0 + r;
+          update_row(s[u], live[r], in_k, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr, scale,
+                     m[r], l[r], out + i * ldo, vt, ldv, dv);
+        }
+      }
+    }
+    for (std::int64_t r = 0; r < rows; ++r) {
+      if (l[r] == 0.0f) continue;  // fully masked: the row stays zero
+      const __m256 inv = _mm256_set1_ps(1.0f / l[r]);
+      float* o = out + (i0 + r) * ldo;
+      std::int64_t c = 0;
+      for (; c + 8 <= dv; c += 8) _mm256_storeu_ps(o + c, _mm256_mul_ps(_mm256_loadu_ps(o + c), inv));
+      if (c < dv) {
+        const __m256i cm = detail::tail_mask(dv - c);
+        _mm256_maskstore_ps(o + c, cm, _mm256_mul_ps(_mm256_maskload_ps(o + c, cm), inv));
+      }
+    }
+  }
+}
+
+}  // namespace qkv::kernels::avx2
+#endif
