@@ -14,6 +14,7 @@
 #include <new>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -230,9 +231,10 @@ class Tensor {
   std::unique_ptr<T[], AlignedFree> data_;
 };
 
-// Throws unless `v` has exactly the expected shape; `what` names the tensor or argument.
+// Throws unless `v` has exactly the expected shape; `what` names the tensor or argument (a view:
+// a check on the hot path must not build a std::string).
 template <class T>
-void expect_shape(const TensorView<T>& v, const Shape& expected, const std::string& what) {
+void expect_shape(const TensorView<T>& v, const Shape& expected, std::string_view what) {
   if (v.shape() != expected) fail(what, ": expected shape ", expected, ", got ", v.shape());
 }
 

@@ -32,6 +32,13 @@ struct DecoderState {
     for (auto& cache : caches) cache.select_rows(rows);
     padding = nn::gather_rows(padding, rows, length);
   }
+
+  // Forgets every position but keeps the memory (caches, workspace): the next request of the
+  // same batch size starts on it without allocating.
+  void clear() {
+    for (auto& cache : caches) cache.length = 0;
+    length = 0;
+  }
 };
 
 struct DecoderModel {
