@@ -27,6 +27,7 @@
 #include <memory>
 #include <new>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "qkv/core/tensor.hpp"
@@ -48,8 +49,14 @@ class Workspace {
 
  public:
   Workspace() = default;
-  Workspace(Workspace&&) noexcept = default;  // only while nothing is taken (states are moved when made)
-  Workspace& operator=(Workspace&&) noexcept = default;
+  // Moves only while nothing is taken (states are moved when made); the source is left empty.
+  Workspace(Workspace&& o) noexcept : blocks_(std::move(o.blocks_)), mark_(std::exchange(o.mark_, Mark{})) { o.blocks_.clear(); }
+  Workspace& operator=(Workspace&& o) noexcept {
+    blocks_ = std::move(o.blocks_);
+    o.blocks_.clear();
+    mark_ = std::exchange(o.mark_, Mark{});
+    return *this;
+  }
   Workspace(const Workspace&) = delete;
   Workspace& operator=(const Workspace&) = delete;
 
