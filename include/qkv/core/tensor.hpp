@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <new>
@@ -224,6 +225,9 @@ class Tensor {
     if (n == 0) return nullptr;
     T* p = static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t(kTensorAlignment)));
     if (zero) std::fill(p, p + n, T{});
+#ifndef NDEBUG
+    else std::memset(static_cast<void*>(p), 0xff, n * sizeof(T));  // NaN / -1: a read before the first write shows in tests
+#endif
     return std::unique_ptr<T[], AlignedFree>(p);
   }
 
