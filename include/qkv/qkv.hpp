@@ -4,6 +4,7 @@
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
 #include "qkv/core/thread_pool.hpp"
+#include "qkv/core/workspace.hpp"
 #include "qkv/generate/beam_search.hpp"
 #include "qkv/generate/seq2seq.hpp"
 #include "qkv/generate/generate.hpp"

@@ -9,11 +9,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <initializer_list>
 #include <memory>
 #include <new>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <type_traits>
 
 #include <Eigen/Core>
@@ -176,12 +178,14 @@ class Tensor {
  public:
   Tensor() = default;
   explicit Tensor(Shape shape) : shape_(shape), data_(allocate(std::size_t(shape.numel()))) {}
-  Tensor(Shape shape, T fill) : Tensor(shape) {
-    for (std::int64_t i = 0; i < numel(); ++i) data_[std::size_t(i)] = fill;
+  Tensor(Shape shape, T fill) : shape_(shape), data_(allocate(std::size_t(shape.numel()), false)) {
+    std::fill(data_.get(), data_.get() + numel(), fill);
   }
+  // A tensor whose elements are not initialised, for outputs that are written in full.
+  static Tensor uninitialized(Shape shape) { return Tensor(shape, Uninitialized{}); }
   // A contiguous copy of any view.
   static Tensor copy_of(TensorView<const T> v) {
-    Tensor t(v.shape());
+    Tensor t = uninitialized(v.shape());
     std::array<std::int64_t, kMaxRank> index{};  // odometer over v's dimensions, last fastest
     for (std::int64_t n = 0; n < t.numel(); ++n) {
       std::int64_t offset = 0;
@@ -210,14 +214,20 @@ class Tensor {
   const T& operator()(I... i) const { return view()(std::int64_t(i)...); }
 
  private:
+  struct Uninitialized {};
+  Tensor(Shape shape, Uninitialized) : shape_(shape), data_(allocate(std::size_t(shape.numel()), false)) {}
+
   struct AlignedFree {
     void operator()(T* p) const { ::operator delete[](p, std::align_val_t(kTensorAlignment)); }
   };
-  static std::unique_ptr<T[], AlignedFree> allocate(std::size_t n) {
+  static std::unique_ptr<T[], AlignedFree> allocate(std::size_t n, bool zero = true) {
     static_assert(std::is_trivially_copyable_v<T>, "Tensor holds plain numbers");
     if (n == 0) return nullptr;
     T* p = static_cast<T*>(::operator new[](n * sizeof(T), std::align_val_t(kTensorAlignment)));
-    std::fill(p, p + n, T{});
+    if (zero) std::fill(p, p + n, T{});
+#ifndef NDEBUG
+    else std::memset(static_cast<void*>(p), 0xff, n * sizeof(T));  // NaN / -1: a read before the first write shows in tests
+#endif
     return std::unique_ptr<T[], AlignedFree>(p);
   }
 
@@ -225,9 +235,10 @@ class Tensor {
   std::unique_ptr<T[], AlignedFree> data_;
 };
 
-// Throws unless `v` has exactly the expected shape; `what` names the tensor or argument.
+// Throws unless `v` has exactly the expected shape; `what` names the tensor or argument (a view:
+// a check on the hot path must not build a std::string).
 template <class T>
-void expect_shape(const TensorView<T>& v, const Shape& expected, const std::string& what) {
+void expect_shape(const TensorView<T>& v, const Shape& expected, std::string_view what) {
   if (v.shape() != expected) fail(what, ": expected shape ", expected, ", got ", v.shape());
 }
 

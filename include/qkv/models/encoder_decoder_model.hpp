@@ -33,6 +33,7 @@ struct Seq2SeqState {
   std::vector<nn::KvCache> self_caches;   // one per decoder layer
   std::vector<nn::KvCache> cross_caches;  // one per decoder layer
   std::int64_t length = 0;                // decoder positions processed so far
+  Workspace workspace;                    // step()'s temporaries: sized by the first step of a shape
 
   // Keeps batch rows `rows` (in that order, repeats allowed): beam search repeats each source
   // num_beams times, then re-picks beams after every step. When each new row i takes a row of the
@@ -111,7 +112,7 @@ struct EncoderDecoderModel {
                     options.output_attentions ? &out.decoder_attentions : nullptr,
                     options.output_attentions ? &out.cross_attentions : nullptr,
                     options.output_hidden_states ? &out.decoder_hidden_states : nullptr);
-    out.logits = Tensor<float>({decoder_ids.dim(0), decoder_ids.dim(1), lm_head.vocab_size()});
+    out.logits = Tensor<float>::uninitialized({decoder_ids.dim(0), decoder_ids.dim(1), lm_head.vocab_size()});
     lm_head.forward(out.last_hidden_state.view(), out.logits);
     return out;
   }
@@ -126,35 +127,40 @@ struct EncoderDecoderModel {
     state.cross_caches.resize(decoder.layers.size());
     for (std::size_t i = 0; i < decoder.layers.size(); ++i) {
       const auto& layer = decoder.layers[i];
-      state.self_caches[i].reserve(ids.dim(0), capacity, layer.self_attn.k_proj.out_features());
+      state.self_caches[i].reserve(ids.dim(0), capacity, layer.self_attn.num_kv_heads, layer.self_attn.head_dim());
       layer.cross_attn.fill_cache(state.memory.view(), state.cross_caches[i]);
     }
     return state;
   }
 
   // Runs new decoder tokens ids [B, Lnew] (no padding) after the state's positions, reusing the
-  // caches. Returns the last position's logits [B, vocab].
+  // caches. Returns the last position's logits [B, vocab]. Once the state has room and has seen a
+  // step of this shape, the logits are the only allocation.
   Tensor<float> step(Seq2SeqState& state, TensorView<const std::int64_t> ids) const {
     check_ids(ids, "decoder_input_ids");
     const std::int64_t batch = ids.dim(0), fresh = ids.dim(1), past = state.length, total = past + fresh;
     if (batch != state.memory.dim(0)) fail("decoder step: the state was started for another batch size");
-    const Tensor<std::int64_t> positions = continued_positions(batch, fresh, past);
+    UseWorkspace use(state.workspace);  // every layer takes its temporaries from the state's workspace
+    Workspace::Scope scratch(state.workspace);
+    const auto positions = scratch.take<std::int64_t>({batch, fresh});
+    continued_positions_into(positions, past);
     ForwardOptions options;
-    options.position_ids = positions.view();
+    options.position_ids = positions;
     nn::AttentionMasks self_masks, cross_masks;
     self_masks.causal = true;
     self_masks.causal_offset = past;
-    self_masks.positions = positions.view();
+    self_masks.positions = positions;
     cross_masks.key_padding = state.source_padding.view();
-    Tensor<float> bias;
     if (!decoder_position_bias.empty()) {
-      bias = decoder_position_bias.compute(fresh, total, past);
-      self_masks.head_bias = bias.view();
+      const auto bias = scratch.take<float>({decoder_position_bias.num_heads(), fresh, total});
+      decoder_position_bias.compute_into(bias, past);
+      self_masks.head_bias = bias;
     }
-    Tensor<float> x = decoder_input.forward(ids, options);
+    const auto x = scratch.take<float>({batch, fresh, decoder_input.tokens.dim()});
+    decoder_input.forward(ids, options, x);
     for (std::size_t i = 0; i < decoder.layers.size(); ++i)
       decoder.layers[i].forward_cached(x, state.self_caches[i], state.cross_caches[i], self_masks, cross_masks);
-    if (!decoder.final_norm.weight.empty()) decoder.final_norm.forward(x.view(), x.view());
+    if (!decoder.final_norm.weight.empty()) decoder.final_norm.forward(x, x);
     state.length = total;
     return last_position_logits(lm_head, x);
   }

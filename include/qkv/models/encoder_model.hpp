@@ -36,12 +36,13 @@ struct MaskedLmHead {
 
   // h [B, L, d] -> logits [B, L, vocab]
   Tensor<float> forward(TensorView<const float> h) const {
-    Tensor<float> t({h.dim(0), h.dim(1), dense.out_features()});
+    Workspace::Scope scratch(current_workspace());
+    const auto t = scratch.take<float>({h.dim(0), h.dim(1), dense.out_features()});
     dense.forward(h, t);
     ops::activate(activation, t);
-    norm.forward(t.view(), t.view());
-    Tensor<float> logits({h.dim(0), h.dim(1), decoder.vocab_size()});
-    decoder.forward(t.view(), logits);
+    norm.forward(t, t);
+    auto logits = Tensor<float>::uninitialized({h.dim(0), h.dim(1), decoder.vocab_size()});
+    decoder.forward(t, logits);
     return logits;
   }
 };
@@ -65,15 +66,18 @@ struct EncoderModel {
   EncoderOutput forward(TensorView<const std::int64_t> ids, TensorView<const std::int64_t> attention_mask = {},
                         const ForwardOptions& options = {}) const {
     check_ids(ids, "input_ids");
-    const auto padding = key_padding_from(attention_mask, ids.dim(0), ids.dim(1));
+    // Stateless: the temporaries come from the calling thread's workspace.
+    Workspace::Scope scratch(current_workspace());
+    const auto padding = scratch.take<std::uint8_t>(ids.shape());
+    key_padding_into(attention_mask, padding);
     nn::AttentionMasks masks;
-    masks.key_padding = padding.view();
+    masks.key_padding = padding;
     EncoderOutput out;
     out.last_hidden_state = input.forward(ids, options);
     encoder.forward(out.last_hidden_state.view(), masks, options.output_attentions ? &out.attentions : nullptr,
                     options.output_hidden_states ? &out.hidden_states : nullptr);
     if (!pooler.weight.empty()) {
-      out.pooler_output = Tensor<float>({ids.dim(0), pooler.out_features()});
+      out.pooler_output = Tensor<float>::uninitialized({ids.dim(0), pooler.out_features()});
       pooler.forward(first_tokens(out.last_hidden_state), out.pooler_output);
       ops::activate(Activation::tanh, out.pooler_output);
     }
@@ -81,7 +85,7 @@ struct EncoderModel {
       out.logits = mlm_head.forward(out.last_hidden_state);
     } else if (!classifier.weight.empty()) {
       // HF BertForSequenceClassification: classifier(dropout(pooled_output)).
-      out.logits = Tensor<float>({ids.dim(0), classifier.out_features()});
+      out.logits = Tensor<float>::uninitialized({ids.dim(0), classifier.out_features()});
       const TensorView<const float> pooled =
           pooler.weight.empty() ? first_tokens(out.last_hidden_state) : std::as_const(out.pooler_output).view();
       classifier.forward(pooled, out.logits);

@@ -1,9 +1,11 @@
 #pragma once
 // The pieces the three model types share: the token input (embedding, positions, optional
 // embedding norm), stacks of encoder and decoder blocks, and masks from attention_mask.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
+#include "qkv/core/workspace.hpp"
 #include "qkv/nn/decoder_block.hpp"
 #include "qkv/nn/embedding.hpp"
 #include "qkv/nn/positional.hpp"
@@ -12,17 +14,21 @@ namespace qkv {
 
 // attention_mask [B, L] (1 = token, 0 = padding, HF convention) -> key padding [B, L] (1 = padding).
 // An empty mask means every position is a token.
-inline Tensor<std::uint8_t> key_padding_from(TensorView<const std::int64_t> attention_mask, std::int64_t batch,
-                                             std::int64_t length) {
-  Tensor<std::uint8_t> padding({batch, length});
-  if (attention_mask.empty()) return padding;
-  expect_shape(attention_mask, {batch, length}, "attention_mask");
+inline void key_padding_into(TensorView<const std::int64_t> attention_mask, TensorView<std::uint8_t> padding) {
+  const std::int64_t batch = padding.dim(0), length = padding.dim(1);
+  if (!attention_mask.empty()) expect_shape(attention_mask, {batch, length}, "attention_mask");
   for (std::int64_t b = 0; b < batch; ++b)
     for (std::int64_t t = 0; t < length; ++t) {
-      const std::int64_t m = attention_mask(b, t);
+      const std::int64_t m = attention_mask.empty() ? 1 : attention_mask(b, t);
       if (m != 0 && m != 1) fail("attention_mask[", b, ", ", t, "] is ", m, ", expected 0 or 1");
       padding(b, t) = m == 0;
     }
+}
+
+inline Tensor<std::uint8_t> key_padding_from(TensorView<const std::int64_t> attention_mask, std::int64_t batch,
+                                             std::int64_t length) {
+  auto padding = Tensor<std::uint8_t>::uninitialized({batch, length});
+  key_padding_into(attention_mask, padding);
   return padding;
 }
 
@@ -65,19 +71,27 @@ struct TokenInput {
   nn::Norm norm;  // BERT's / BART's embedding LayerNorm; empty weight = none
 
   Tensor<float> forward(TensorView<const std::int64_t> ids, const ForwardOptions& options = {}) const {
-    Tensor<float> x({ids.dim(0), ids.dim(1), tokens.dim()});
+    auto x = Tensor<float>::uninitialized({ids.dim(0), ids.dim(1), tokens.dim()});
+    forward(ids, options, x);
+    return x;
+  }
+
+  // The same into x [B, L, d].
+  void forward(TensorView<const std::int64_t> ids, const ForwardOptions& options, TensorView<float> x) const {
     tokens.forward(ids, x);
     if (!token_types.weight.empty()) {
       if (options.token_type_ids.empty()) {
-        token_types.forward(Tensor<std::int64_t>(ids.shape()), x, /*accumulate=*/true);
+        Workspace::Scope scratch(current_workspace());
+        const auto zeros = scratch.take<std::int64_t>(ids.shape());
+        std::fill_n(zeros.data(), zeros.numel(), std::int64_t(0));
+        token_types.forward(zeros, x, /*accumulate=*/true);
       } else {
         expect_shape(options.token_type_ids, ids.shape(), "token_type_ids");
         token_types.forward(options.token_type_ids, x, /*accumulate=*/true);
       }
     }
     positions.add_to(x, 0, options.position_ids);
-    if (!norm.weight.empty()) norm.forward(x.view(), x.view());
-    return x;
+    if (!norm.weight.empty()) norm.forward(x, x);
   }
 };
 
@@ -102,18 +116,23 @@ struct EncoderStack {
 };
 
 // Positions start, start + 1, ... for every row of a [batch, length] block of new tokens.
+inline void continued_positions_into(TensorView<std::int64_t> p, std::int64_t start) {
+  for (std::int64_t b = 0; b < p.dim(0); ++b)
+    for (std::int64_t t = 0; t < p.dim(1); ++t) p(b, t) = start + t;
+}
+
 inline Tensor<std::int64_t> continued_positions(std::int64_t batch, std::int64_t length, std::int64_t start) {
-  Tensor<std::int64_t> p({batch, length});
-  for (std::int64_t b = 0; b < batch; ++b)
-    for (std::int64_t t = 0; t < length; ++t) p(b, t) = start + t;
+  auto p = Tensor<std::int64_t>::uninitialized({batch, length});
+  continued_positions_into(p, start);
   return p;
 }
 
 // The logits of the last position of h [B, L, d]: [B, vocab] (decoding needs no other row).
 template <class Head>
-Tensor<float> last_position_logits(const Head& head, const Tensor<float>& h) {
+Tensor<float> last_position_logits(const Head& head, TensorView<const float> h) {
+  if (!h.is_contiguous()) fail("last_position_logits: the hidden states must be contiguous");
   const std::int64_t batch = h.dim(0), length = h.dim(1), d = h.dim(2);
-  Tensor<float> logits({batch, head.vocab_size()});
+  auto logits = Tensor<float>::uninitialized({batch, head.vocab_size()});
   head.forward(TensorView<const float>(h.data() + (length - 1) * d, {batch, d}, {length * d, 1}), logits);
   return logits;
 }

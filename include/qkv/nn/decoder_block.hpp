@@ -20,7 +20,8 @@ struct DecoderBlock {
   void forward(TensorView<float> x, TensorView<const float> memory, const AttentionMasks& self_masks,
                const AttentionMasks& cross_masks, TensorView<float> self_probs = {},
                TensorView<float> cross_probs = {}) const {
-    Tensor<float> scratch(x.shape()), normed(x.shape());
+    Workspace::Scope temporaries(current_workspace());
+    const auto scratch = temporaries.take<float>(x.shape()), normed = temporaries.take<float>(x.shape());
     detail::residual(x, self_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
       self_attn.forward(in, in, in, self_masks, out, self_probs);
     });
@@ -36,7 +37,8 @@ struct DecoderBlock {
   void forward_cached(TensorView<float> x, KvCache& self_cache, const KvCache& cross_cache, const AttentionMasks& self_masks,
                       const AttentionMasks& cross_masks, TensorView<float> self_probs = {},
                       TensorView<float> cross_probs = {}) const {
-    Tensor<float> scratch(x.shape()), normed(x.shape());
+    Workspace::Scope temporaries(current_workspace());
+    const auto scratch = temporaries.take<float>(x.shape()), normed = temporaries.take<float>(x.shape());
     detail::residual(x, self_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
       self_attn.forward_cached(in, self_cache, self_masks, out, self_probs);
     });

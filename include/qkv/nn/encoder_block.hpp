@@ -17,15 +17,15 @@ enum class NormPlacement {
 namespace detail {
 // x <- x + sublayer(x) with the norm placed as `placement` says; sublayer(in, out) writes out.
 template <class Sublayer>
-void residual(TensorView<float> x, const Norm& norm, NormPlacement placement, Tensor<float>& scratch,
-              Tensor<float>& normed, const Sublayer& sublayer) {
+void residual(TensorView<float> x, const Norm& norm, NormPlacement placement, TensorView<float> scratch,
+              TensorView<float> normed, const Sublayer& sublayer) {
   if (placement == NormPlacement::pre) {
-    norm.forward(x, normed.view());
-    sublayer(normed.view(), scratch.view());
-    ops::add(x, scratch.view(), x);
+    norm.forward(x, normed);
+    sublayer(normed, scratch);
+    ops::add(x, scratch, x);
   } else {
-    sublayer(x, scratch.view());
-    ops::add(x, scratch.view(), x);
+    sublayer(x, scratch);
+    ops::add(x, scratch, x);
     norm.forward(x, x);
   }
 }
@@ -40,7 +40,8 @@ struct EncoderBlock {
 
   // x [B, L, d], updated in place. probs, if given, receives [B, H, L, L].
   void forward(TensorView<float> x, const AttentionMasks& masks, TensorView<float> probs = {}) const {
-    Tensor<float> scratch(x.shape()), normed(x.shape());
+    Workspace::Scope temporaries(current_workspace());
+    const auto scratch = temporaries.take<float>(x.shape()), normed = temporaries.take<float>(x.shape());
     detail::residual(x, self_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
       self_attn.forward(in, in, in, masks, out, probs);
     });
@@ -50,7 +51,8 @@ struct EncoderBlock {
 
   // The same layer over new tokens x [B, Lnew, d] continuing the sequences in cache (decoding).
   void forward_cached(TensorView<float> x, KvCache& cache, const AttentionMasks& masks, TensorView<float> probs = {}) const {
-    Tensor<float> scratch(x.shape()), normed(x.shape());
+    Workspace::Scope temporaries(current_workspace());
+    const auto scratch = temporaries.take<float>(x.shape()), normed = temporaries.take<float>(x.shape());
     detail::residual(x, self_attn_norm, placement, scratch, normed, [&](TensorView<float> in, TensorView<float> out) {
       self_attn.forward_cached(in, cache, masks, out, probs);
     });

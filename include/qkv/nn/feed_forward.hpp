@@ -1,6 +1,7 @@
 #pragma once
 // The position-wise feed-forward network: down(act(up x)), or with a gate (LLaMA's SwiGLU,
 // T5 v1.1's gated GELU): down(act(gate x) * up x).
+#include "qkv/core/workspace.hpp"
 #include "qkv/nn/linear.hpp"
 #include "qkv/ops/activation.hpp"
 
@@ -17,17 +18,18 @@ struct FeedForward {
   // x [..., d] -> out [..., d]
   void forward(TensorView<const float> x, TensorView<float> out) const {
     const std::int64_t rows = x.numel() / up.in_features();
-    Tensor<float> hidden({rows, up.out_features()});
+    Workspace::Scope scratch(current_workspace());
+    const auto hidden = scratch.take<float>({rows, up.out_features()});
     const auto x2 = x.reshape({rows, up.in_features()});
     up.forward(x2, hidden);
     if (gated()) {
-      Tensor<float> gate_out({rows, gate.out_features()});
+      const auto gate_out = scratch.take<float>({rows, gate.out_features()});
       gate.forward(x2, gate_out);
-      ops::activate_gated(activation, gate_out.view(), hidden.view(), hidden.view());
+      ops::activate_gated(activation, gate_out, hidden, hidden);
     } else {
       ops::activate(activation, hidden);
     }
-    down.forward(hidden.view(), out.reshape({rows, down.out_features()}));
+    down.forward(hidden, out.reshape({rows, down.out_features()}));
   }
 };
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "qkv/core/thread_pool.hpp"
+#include "qkv/core/workspace.hpp"
 #include "qkv/nn/linear.hpp"
 #include "qkv/nn/rotary.hpp"
 #include "qkv/ops/attention.hpp"
@@ -28,10 +29,6 @@ struct AttentionMasks {
   TensorView<const std::int64_t> positions;
 };
 
-// Keys and values of the positions an attention layer has seen, for a batch of sequences:
-// [B, capacity, H_kv * head_dim] each, heads side by side (the layout attend() reads). The first
-// `length` positions are filled. Self-attention appends the new tokens' keys/values every step;
-// cross-attention fills it once from the encoder output.
 // Rows `rows` of t's first dimension, in that order (repeats allowed): [rows.size(), ...]. Only the
 // first `used` entries of each row's second dimension are copied (all when -1); the rest is zero.
 // Beam search needs it to duplicate and re-pick batch rows (HF's index_select in _reorder_cache).
@@ -51,29 +48,87 @@ Tensor<T> gather_rows(const Tensor<T>& t, const std::vector<std::int64_t>& rows,
   return out;
 }
 
+// x [B, L, heads * head_dim] (heads side by side, as projections make them) seen as
+// [B, heads, L, head_dim], without copying: the layout attend() reads keys and values in.
+template <class T>
+TensorView<T> split_heads(TensorView<T> x, std::int64_t heads) {
+  if (x.rank() != 3 || heads <= 0 || x.dim(2) % heads != 0 || (x.dim(2) > 1 && x.stride(2) != 1))
+    fail("split_heads: expected [B, L, ", heads, " * head_dim] with contiguous rows, got ", x.shape());
+  const std::int64_t hd = x.dim(2) / heads;
+  return TensorView<T>(x.data(), {x.dim(0), heads, x.dim(1), hd}, {x.stride(0), hd, x.stride(1), 1, 1, 1});
+}
+
+// Keys and values of the positions an attention layer has seen, for a batch of sequences:
+// [B, H_kv, capacity, head_dim] each, so that every (sequence, head) is one contiguous
+// [capacity, head_dim] block that decoding attention streams through. The first `length`
+// positions are filled. Self-attention appends the new tokens' keys/values every step;
+// cross-attention fills it once from the encoder output.
 struct KvCache {
   Tensor<float> keys, values;
   std::int64_t length = 0;
 
-  std::int64_t capacity() const { return keys.rank() == 3 ? keys.dim(1) : 0; }
-  // Makes room for `positions` in total, keeping what is stored (allocates only when growing).
-  void reserve(std::int64_t batch, std::int64_t positions, std::int64_t width) {
-    if (keys.rank() == 3 && keys.dim(0) == batch && keys.dim(2) == width && capacity() >= positions) return;
-    Tensor<float> k({batch, positions, width}), v({batch, positions, width});
-    for (std::int64_t b = 0; b < batch && length > 0; ++b)
-      for (std::int64_t t = 0; t < length; ++t)
-        for (std::int64_t i = 0; i < width; ++i) k(b, t, i) = keys(b, t, i), v(b, t, i) = values(b, t, i);
+  std::int64_t batch() const { return keys.rank() == 4 ? keys.dim(0) : 0; }
+  std::int64_t heads() const { return keys.rank() == 4 ? keys.dim(1) : 0; }
+  std::int64_t capacity() const { return keys.rank() == 4 ? keys.dim(2) : 0; }
+  std::int64_t head_dim() const { return keys.rank() == 4 ? keys.dim(3) : 0; }
+
+  // Makes room for `positions` in total, keeping what is stored (allocates only when growing or
+  // when the batch or head layout changes, which needs an empty cache).
+  void reserve(std::int64_t batch_size, std::int64_t positions, std::int64_t num_heads, std::int64_t dim) {
+    const bool same_layout = batch() == batch_size && heads() == num_heads && head_dim() == dim;
+    if (same_layout && capacity() >= positions) return;
+    if (!same_layout && length > 0)
+      fail("KvCache::reserve: the cache holds ", length, " positions of ", batch(), " sequences x ", heads(), " heads x ",
+           head_dim(), ", asked for ", batch_size, " x ", num_heads, " x ", dim);
+    // Positions past `length` are never read: no need to zero them.
+    auto k = Tensor<float>::uninitialized({batch_size, num_heads, positions, dim});
+    auto v = Tensor<float>::uninitialized({batch_size, num_heads, positions, dim});
+    for (std::int64_t b = 0; b < batch_size && length > 0; ++b)
+      for (std::int64_t h = 0; h < num_heads; ++h) {
+        std::copy_n(&keys(b, h, 0, 0), length * dim, &k(b, h, 0, 0));
+        std::copy_n(&values(b, h, 0, 0), length * dim, &v(b, h, 0, 0));
+      }
     keys = std::move(k);
     values = std::move(v);
   }
-  // Keeps batch rows `rows` (in that order, repeats allowed), with the same capacity.
-  void select_rows(const std::vector<std::int64_t>& rows) {
-    if (keys.rank() != 3) fail("KvCache::select_rows: the cache is empty");
-    keys = gather_rows(keys, rows, length);
-    values = gather_rows(values, rows, length);
+
+  // Stores new keys/values k, v [B, L, H_kv * head_dim] (heads side by side, as projected) at
+  // positions [at, at + L), which must be within the capacity.
+  void store(TensorView<const float> k, TensorView<const float> v, std::int64_t at) {
+    const std::int64_t fresh = k.dim(1), hd = head_dim();
+    expect_shape(k, {batch(), fresh, heads() * hd}, "KvCache::store keys");
+    expect_shape(v, {batch(), fresh, heads() * hd}, "KvCache::store values");
+    if (at < 0 || at + fresh > capacity()) fail("KvCache::store: positions [", at, ", ", at + fresh, ") exceed the capacity ", capacity());
+    for (std::int64_t b = 0; b < batch(); ++b)
+      for (std::int64_t t = 0; t < fresh; ++t)
+        for (std::int64_t h = 0; h < heads(); ++h) {
+          std::copy_n(&k(b, t, h * hd), hd, &keys(b, h, at + t, 0));
+          std::copy_n(&v(b, t, h * hd), hd, &values(b, h, at + t, 0));
+        }
   }
-  TensorView<const float> filled_keys() const { return keys.view().narrow(1, 0, length); }
-  TensorView<const float> filled_values() const { return values.view().narrow(1, 0, length); }
+
+  // Keeps batch rows `rows` (in that order, repeats allowed), with the same capacity. Only the
+  // filled positions of each head are copied.
+  void select_rows(const std::vector<std::int64_t>& rows) {
+    if (keys.rank() != 4) fail("KvCache::select_rows: the cache is empty");
+    const std::int64_t n = std::int64_t(rows.size()), block = length * head_dim();
+    auto k = Tensor<float>::uninitialized({n, heads(), capacity(), head_dim()});
+    auto v = Tensor<float>::uninitialized({n, heads(), capacity(), head_dim()});
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::int64_t row = rows[std::size_t(i)];
+      if (row < 0 || row >= batch()) fail("KvCache::select_rows: row ", row, " is outside [0, ", batch(), ")");
+      for (std::int64_t h = 0; h < heads(); ++h) {
+        std::copy_n(&keys(row, h, 0, 0), block, &k(i, h, 0, 0));
+        std::copy_n(&values(row, h, 0, 0), block, &v(i, h, 0, 0));
+      }
+    }
+    keys = std::move(k);
+    values = std::move(v);
+  }
+
+  // [B, H_kv, length, head_dim] views of the filled positions.
+  TensorView<const float> filled_keys() const { return keys.view().narrow(2, 0, length); }
+  TensorView<const float> filled_values() const { return values.view().narrow(2, 0, length); }
 };
 
 struct MultiHeadAttention {
@@ -96,9 +151,10 @@ struct MultiHeadAttention {
     if (key.dim(0) != batch || value.dim(0) != batch || value.dim(1) != lk)
       fail("multi-head attention: query ", query.shape(), ", key ", key.shape(), " and value ", value.shape(),
            " disagree on batch or key length");
-    Tensor<float> q({batch, lq, q_proj.out_features()});
-    Tensor<float> k({batch, lk, k_proj.out_features()});
-    Tensor<float> v({batch, lk, v_proj.out_features()});
+    Workspace::Scope scratch(current_workspace());
+    const auto q = scratch.take<float>({batch, lq, q_proj.out_features()});
+    const auto k = scratch.take<float>({batch, lk, k_proj.out_features()});
+    const auto v = scratch.take<float>({batch, lk, v_proj.out_features()});
     q_proj.forward(query, q);
     k_proj.forward(key, k);
     v_proj.forward(value, v);
@@ -107,16 +163,16 @@ struct MultiHeadAttention {
                          " queries and ", lk, " keys");
       rotary.forward(q, k, head_dim(), masks.positions);  // HF: apply_rotary_pos_emb(q, k, cos, sin)
     }
-    Tensor<float> context({batch, lq, q_proj.out_features()});
-    attend(q, k, v, masks, context, probs);
-    out_proj.forward(context.view(), out);
+    const auto context = scratch.take<float>({batch, lq, q_proj.out_features()});
+    attend(q, split_heads<const float>(k, num_kv_heads), split_heads<const float>(v, num_kv_heads), masks, context, probs);
+    out_proj.forward(context, out);
   }
 
   // Cross-attention's cache: the projected keys/values of memory [B, Ls, d] (done once per input).
   void fill_cache(TensorView<const float> memory, KvCache& cache) const {
     const std::int64_t batch = memory.dim(0), length = memory.dim(1);
     cache.length = 0;
-    cache.reserve(batch, length, k_proj.out_features());
+    cache.reserve(batch, length, num_kv_heads, head_dim());
     project_into(memory, cache, 0);
     cache.length = length;
   }
@@ -128,55 +184,66 @@ struct MultiHeadAttention {
   void forward_cached(TensorView<const float> x, KvCache& cache, const AttentionMasks& masks, TensorView<float> out,
                       TensorView<float> probs = {}) const {
     const std::int64_t batch = x.dim(0), fresh = x.dim(1), past = cache.length;
-    cache.reserve(batch, past + fresh, k_proj.out_features());
-    Tensor<float> q({batch, fresh, q_proj.out_features()});
+    if (past + fresh > cache.capacity() || cache.batch() != batch)  // grows geometrically: few reallocations
+      cache.reserve(batch, std::max(past + fresh, 2 * cache.capacity()), num_kv_heads, head_dim());
+    Workspace::Scope scratch(current_workspace());
+    const auto q = scratch.take<float>({batch, fresh, q_proj.out_features()});
     q_proj.forward(x, q);
-    project_into(x, cache, past);
-    const auto k = cache.keys.view().narrow(1, past, fresh);
-    if (!rotary.empty()) {  // keys are stored rotated, at their own positions
-      Tensor<std::int64_t> continued;  // default positions continue the cached sequence
-      if (masks.positions.empty()) {
-        continued = Tensor<std::int64_t>({batch, fresh});
-        for (std::int64_t b = 0; b < batch; ++b)
-          for (std::int64_t t = 0; t < fresh; ++t) continued(b, t) = past + t;
-      }
-      rotary.forward(q, k, head_dim(), masks.positions.empty() ? continued.view() : masks.positions);
+    TensorView<const std::int64_t> positions = masks.positions;
+    if (!rotary.empty() && positions.empty()) {  // default positions continue the cached sequence
+      const auto continued = scratch.take<std::int64_t>({batch, fresh});
+      for (std::int64_t b = 0; b < batch; ++b)
+        for (std::int64_t t = 0; t < fresh; ++t) continued(b, t) = past + t;
+      positions = continued;
     }
+    project_into(x, cache, past, q, positions);
     cache.length = past + fresh;
-    Tensor<float> context({batch, fresh, q_proj.out_features()});
+    const auto context = scratch.take<float>({batch, fresh, q_proj.out_features()});
     attend(q, cache.filled_keys(), cache.filled_values(), masks, context, probs);
-    out_proj.forward(context.view(), out);
+    out_proj.forward(context, out);
   }
 
-  // Keys/values of x [B, L, d] into cache positions [at, at + L). Row by row: a window of the
-  // cache is not one uniformly strided matrix across the batch.
-  void project_into(TensorView<const float> x, KvCache& cache, std::int64_t at) const {
-    for (std::int64_t b = 0; b < x.dim(0); ++b) {
-      k_proj.forward(x.select(b), cache.keys.view().select(b).narrow(0, at, x.dim(1)));
-      v_proj.forward(x.select(b), cache.values.view().select(b).narrow(0, at, x.dim(1)));
+  // Keys/values of x [B, L, d] into cache positions [at, at + L): one product over all B * L rows
+  // into scratch, then each head's slice into its block. With a rotary embedding, the keys are
+  // rotated (together with the queries q [B, L, H * hd], in place) at `positions` before they are
+  // stored: the cache holds keys rotated at their own positions.
+  void project_into(TensorView<const float> x, KvCache& cache, std::int64_t at, TensorView<float> q = {},
+                    TensorView<const std::int64_t> positions = {}) const {
+    Workspace::Scope scratch(current_workspace());
+    const auto k = scratch.take<float>({x.dim(0), x.dim(1), k_proj.out_features()});
+    const auto v = scratch.take<float>({x.dim(0), x.dim(1), v_proj.out_features()});
+    k_proj.forward(x, k);
+    v_proj.forward(x, v);
+    if (!rotary.empty()) {
+      if (q.empty()) fail("multi-head attention: a rotary embedding rotates queries and keys together");
+      rotary.forward(q, k, head_dim(), positions);
     }
+    cache.store(k, v, at);
   }
 
   // Attention of queries x [B, Lq, d] over a filled cache (cross-attention while decoding).
   void forward_over(TensorView<const float> x, const KvCache& cache, const AttentionMasks& masks, TensorView<float> out,
                     TensorView<float> probs = {}) const {
-    Tensor<float> q({x.dim(0), x.dim(1), q_proj.out_features()});
+    Workspace::Scope scratch(current_workspace());
+    const auto q = scratch.take<float>({x.dim(0), x.dim(1), q_proj.out_features()});
     q_proj.forward(x, q);
-    Tensor<float> context({x.dim(0), x.dim(1), q_proj.out_features()});
+    const auto context = scratch.take<float>({x.dim(0), x.dim(1), q_proj.out_features()});
     attend(q, cache.filled_keys(), cache.filled_values(), masks, context, probs);
-    out_proj.forward(context.view(), out);
+    out_proj.forward(context, out);
   }
 
-  // The per-head part on projected (and rotated) inputs: q [B, Lq, H*hd], k/v [B, Lk, H_kv*hd] -> context
+  // The per-head part on projected (and rotated) inputs: q [B, Lq, H*hd], k/v [B, H_kv, Lk, hd] (any
+  // strides with contiguous rows: a cache's blocks, or projections through split_heads) -> context
   // [B, Lq, H*hd] (heads concatenated).
   void attend(TensorView<const float> q, TensorView<const float> k, TensorView<const float> v, const AttentionMasks& masks,
               TensorView<float> context, TensorView<float> probs = {}) const {
-    const std::int64_t batch = q.dim(0), lq = q.dim(1), lk = k.dim(1), hd = head_dim();
+    const std::int64_t batch = q.dim(0), lq = q.dim(1), lk = k.dim(2), hd = head_dim();
     if (num_heads <= 0 || num_kv_heads <= 0 || num_heads % num_kv_heads != 0 || q.dim(2) != num_heads * hd)
       fail("multi-head attention: ", num_heads, " query heads and ", num_kv_heads, " key/value heads do not divide width ",
            q.dim(2));
-    if (k.dim(2) != num_kv_heads * hd || v.dim(2) != num_kv_heads * hd)
-      fail("multi-head attention: keys ", k.shape(), " / values ", v.shape(), " must have ", num_kv_heads, " heads of ", hd);
+    if (k.rank() != 4 || k.shape() != v.shape() || k.dim(0) != batch || k.dim(1) != num_kv_heads || k.dim(3) != hd)
+      fail("multi-head attention: keys ", k.shape(), " / values ", v.shape(), " must be [", batch, ", ", num_kv_heads,
+           ", Lk, ", hd, "]");
     if (!masks.key_padding.empty()) expect_shape(masks.key_padding, {batch, lk}, "attention key padding mask");
     if (!masks.head_bias.empty()) expect_shape(masks.head_bias, {num_heads, lq, lk}, "attention head bias");
     if (!probs.empty()) expect_shape(probs, {batch, num_heads, lq, lk}, "attention probabilities");
@@ -192,18 +259,19 @@ struct MultiHeadAttention {
       mask.key_padding = masks.key_padding.empty() ? nullptr : masks.key_padding.select(b).data();
       mask.blocked = masks.blocked;
       mask.additive = masks.additive;
-      Tensor<float> bias_sum;  // additive mask + this head's bias, when both are present
+      // The executing thread's workspace: tasks running at once never share an arena.
+      Workspace::Scope task_scratch(current_workspace());
       if (!masks.head_bias.empty()) {
         mask.additive = masks.head_bias.select(h);
-        if (!masks.additive.empty()) {
-          bias_sum = Tensor<float>({lq, lk});
-          bias_sum.view().matrix() = masks.additive.matrix() + masks.head_bias.select(h).matrix();
-          mask.additive = bias_sum.view();
+        if (!masks.additive.empty()) {  // additive mask + this head's bias
+          const auto bias_sum = task_scratch.take<float>({lq, lk});
+          bias_sum.matrix() = masks.additive.matrix() + masks.head_bias.select(h).matrix();
+          mask.additive = bias_sum;
         }
       }
       const std::int64_t kv = h / group;
-      ops::attention(q.select(b).narrow(1, h * hd, hd), k.select(b).narrow(1, kv * hd, hd),
-                     v.select(b).narrow(1, kv * hd, hd), scale, mask, context.select(b).narrow(1, h * hd, hd),
+      ops::attention(q.select(b).narrow(1, h * hd, hd), k.select(b).select(kv), v.select(b).select(kv), scale, mask,
+                     context.select(b).narrow(1, h * hd, hd),
                      probs.empty() ? TensorView<float>() : probs.select(b).select(h));  // empty: the fused kernel
     });
   }

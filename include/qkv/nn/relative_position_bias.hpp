@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <vector>
 
 #include "qkv/core/error.hpp"
 #include "qkv/core/tensor.hpp"
+#include "qkv/core/workspace.hpp"
 
 namespace qkv::nn {
 
@@ -67,17 +67,27 @@ struct RelativePositionBias {
     if (empty()) fail("relative position bias: no table");
     if (lq < 0 || lk < 0 || query_start < 0)
       fail("relative position bias: need lengths and start >= 0, got ", lq, ", ", lk, ", ", query_start);
+    auto bias = Tensor<float>::uninitialized({num_heads(), lq, lk});
+    compute_into(bias, query_start);
+    return bias;
+  }
+
+  // The same into bias [H, Lq, Lk] (allocates nothing: its scratch comes from current_workspace()).
+  void compute_into(TensorView<float> bias, std::int64_t query_start = 0) const {
+    if (empty()) fail("relative position bias: no table");
+    const std::int64_t lq = bias.dim(1), lk = bias.dim(2);
+    if (bias.rank() != 3 || bias.dim(0) != num_heads() || query_start < 0)
+      fail("relative position bias: need [", num_heads(), ", Lq, Lk] and start >= 0, got ", bias.shape(), ", ", query_start);
     check_relative_buckets(num_buckets(), max_distance, bidirectional);
     // Only Lq + Lk - 1 distinct relative positions occur: bucket each once.
     const std::int64_t lowest = -(query_start + lq - 1);  // key 0 seen from the last query
-    std::vector<std::int64_t> buckets(std::size_t(std::max<std::int64_t>(lk - lowest, 0)));
-    for (std::size_t i = 0; i < buckets.size(); ++i)
-      buckets[i] = relative_position_bucket(lowest + std::int64_t(i), bidirectional, num_buckets(), max_distance);
-    Tensor<float> bias({num_heads(), lq, lk});
+    Workspace::Scope scratch(current_workspace());
+    const auto buckets = scratch.take<std::int64_t>({std::max<std::int64_t>(lk - lowest, 0)});
+    for (std::int64_t i = 0; i < buckets.dim(0); ++i)
+      buckets(i) = relative_position_bucket(lowest + i, bidirectional, num_buckets(), max_distance);
     for (std::int64_t h = 0; h < num_heads(); ++h)
       for (std::int64_t i = 0; i < lq; ++i)
-        for (std::int64_t j = 0; j < lk; ++j) bias(h, i, j) = table(buckets[std::size_t(j - (query_start + i) - lowest)], h);
-    return bias;
+        for (std::int64_t j = 0; j < lk; ++j) bias(h, i, j) = table(buckets(j - (query_start + i) - lowest), h);
   }
 };
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "qkv/core/workspace.hpp"
 #include "qkv/ops/rotary.hpp"
 
 namespace qkv::nn {
@@ -106,10 +107,13 @@ struct RotaryEmbedding {
   // largest table it has seen; this is stateless, so equal inputs always give equal outputs.
   std::vector<float> frequencies(std::int64_t seq_len) const {
     if (type != RopeType::dynamic || seq_len <= max_positions) return inv_freq;
+    return detail::default_inv_freq(dynamic_base(seq_len), rotary_dim());
+  }
+
+  // Dynamic NTK's base for sequences of seq_len > max_positions (see frequencies()).
+  double dynamic_base(std::int64_t seq_len) const {
     const double dim = double(rotary_dim());
-    const double base =
-        theta * std::pow(factor * double(seq_len) / double(max_positions) - (factor - 1.0), dim / (dim - 2.0));
-    return detail::default_inv_freq(base, rotary_dim());
+    return theta * std::pow(factor * double(seq_len) / double(max_positions) - (factor - 1.0), dim / (dim - 2.0));
   }
 
   // Rotates every head of q [B, L, Hq * head_dim] and k [B, L, Hk * head_dim] in place: the token
@@ -121,12 +125,12 @@ struct RotaryEmbedding {
       fail("rotary embedding: queries ", q.shape(), " and keys ", k.shape(), " must be [B, L, heads * ", head_dim, "]");
     if (rotary_dim() > head_dim) fail("rotary embedding: rotates ", rotary_dim(), " features of heads of ", head_dim);
     const std::int64_t batch = q.dim(0), length = q.dim(1), n = rotary_dim() / 2;
-    Tensor<std::int64_t> default_positions;
+    Workspace::Scope scratch(current_workspace());
     if (positions.empty()) {
-      default_positions = Tensor<std::int64_t>({batch, length});
+      const auto default_positions = scratch.take<std::int64_t>({batch, length});
       for (std::int64_t b = 0; b < batch; ++b)
         for (std::int64_t t = 0; t < length; ++t) default_positions(b, t) = t;
-      positions = default_positions.view();
+      positions = default_positions;
     }
     expect_shape(positions, {batch, length}, "position_ids");
     std::int64_t last = 0;
@@ -135,15 +139,20 @@ struct RotaryEmbedding {
         if (positions(b, t) < 0) fail("position_ids[", b, ", ", t, "] is ", positions(b, t), ", expected >= 0");
         last = std::max(last, positions(b, t));
       }
-    const std::vector<float> freqs = frequencies(last + 1);
-    const TensorView<const float> inv(freqs.data(), {n});
-    Tensor<float> cos({length, n}), sin({length, n});
+    TensorView<const float> inv(inv_freq.data(), {n});
+    if (type == RopeType::dynamic && last + 1 > max_positions) {  // what frequencies() returns, without a vector
+      const auto dynamic = scratch.take<float>({n});
+      const double base = dynamic_base(last + 1);
+      for (std::int64_t i = 0; i < n; ++i) dynamic(i) = 1.0f / detail::rope_pos_freq(base, i, rotary_dim());
+      inv = dynamic;
+    }
+    const auto cos = scratch.take<float>({length, n}), sin = scratch.take<float>({length, n});
     for (std::int64_t b = 0; b < batch; ++b) {
       ops::rotary_tables(positions.select(b), inv, attention_factor, cos, sin);  // shared by all heads
       for (std::int64_t h = 0; h < q.dim(2) / head_dim; ++h)
-        ops::apply_rotary(q.select(b).narrow(1, h * head_dim, head_dim), cos.view(), sin.view());
+        ops::apply_rotary(q.select(b).narrow(1, h * head_dim, head_dim), cos, sin);
       for (std::int64_t h = 0; h < k.dim(2) / head_dim; ++h)
-        ops::apply_rotary(k.select(b).narrow(1, h * head_dim, head_dim), cos.view(), sin.view());
+        ops::apply_rotary(k.select(b).narrow(1, h * head_dim, head_dim), cos, sin);
     }
   }
 
