@@ -21,9 +21,9 @@ namespace qkv::kernels::avx2 {
 
 namespace attention_detail {
 
-constexpr std::int64_t kKeyTile = 8;    // keys per tile: one vector of scores
+constexpr std::int64_t kKeyTile = 16;   // keys per tile: two vectors of scores
+constexpr std::int64_t kHalf = 8;       // keys per vector of scores
 constexpr std::int64_t kQueryTile = 8;  // rows that reuse a key/value tile while it is in L1
-constexpr std::int64_t kOutChunk = 32;  // output columns held in 4 registers while adding p v
 
 // Lane j of the result is the sum of the 8 lanes of a[j] (fixed tree).
 QKV_TARGET_AVX2 inline __m256 lane_sums(const __m256* a) {
@@ -39,22 +39,22 @@ QKV_TARGET_AVX2 inline __m256 lane_sums(const __m256* a) {
 // q . k_j for the 8 keys at k; keys from `valid` on read key 0 instead (masked by the caller).
 QKV_TARGET_AVX2 inline __m256 dot_tile(const float* q, const float* k, std::int64_t ldk, std::int64_t valid,
                                        std::int64_t d) {
-  const float* rows[kKeyTile];
-  for (std::int64_t j = 0; j < kKeyTile; ++j) rows[j] = k + (j < valid ? j : 0) * ldk;
-  __m256 acc[kKeyTile];
+  const float* rows[kHalf];
+  for (std::int64_t j = 0; j < kHalf; ++j) rows[j] = k + (j < valid ? j : 0) * ldk;
+  __m256 acc[kHalf];
 #pragma GCC unroll 8
-  for (int j = 0; j < kKeyTile; ++j) acc[j] = _mm256_setzero_ps();
+  for (int j = 0; j < kHalf; ++j) acc[j] = _mm256_setzero_ps();
   std::int64_t p = 0;
   for (; p + 8 <= d; p += 8) {
     const __m256 qv = _mm256_loadu_ps(q + p);
 #pragma GCC unroll 8
-    for (int j = 0; j < kKeyTile; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[j] + p), acc[j]);
+    for (int j = 0; j < kHalf; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(rows[j] + p), acc[j]);
   }
   if (p < d) {
     const __m256i m = detail::tail_mask(d - p);
     const __m256 qv = _mm256_maskload_ps(q + p, m);
 #pragma GCC unroll 8
-    for (int j = 0; j < kKeyTile; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(rows[j] + p, m), acc[j]);
+    for (int j = 0; j < kHalf; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_maskload_ps(rows[j] + p, m), acc[j]);
   }
   return lane_sums(acc);
 }
@@ -105,7 +105,7 @@ inline unsigned nonzero_bytes(const std::uint8_t* bytes, std::int64_t valid) {
   return bits;
 }
 
-// All-ones lanes where `bits` has its bit set.
+// All-ones lanes where `bits` has its bit set (bits 0..7).
 QKV_TARGET_AVX2 inline __m256 lanes_of(unsigned bits) {
   const __m256i select = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
   return _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(int(bits)), select), select));
@@ -119,61 +119,101 @@ QKV_TARGET_AVX2 inline float reduce_add_ps(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-// o = o * alpha (when rescale) + sum over the live keys j, in order, of p[j] * v_j.
-QKV_TARGET_AVX2 inline void accumulate_pv(float* o, const float* v, std::int64_t ldv, std::int64_t dv, __m256 p,
-                                          unsigned live, bool rescale, float alpha) {
-  alignas(32) float pj[kKeyTile];
-  _mm256_store_ps(pj, p);
+// The scores of one row against the 16 keys of a tile: two halves of 8 (the second only when the
+// tile has keys there; otherwise its lanes are left zero and masked by the caller).
+QKV_TARGET_AVX2 inline void dot_tile16(const float* q, const float* k, std::int64_t ldk, std::int64_t valid,
+                                       std::int64_t d, __m256* s) {
+  s[0] = dot_tile(q, k, ldk, valid, d);
+  s[1] = valid > kHalf ? dot_tile(q, k + kHalf * ldk, ldk, valid - kHalf, d) : _mm256_setzero_ps();
+}
+
+QKV_TARGET_AVX2 inline void dot_tile16x2(const float* qa, const float* qb, const float* k, std::int64_t ldk,
+                                         std::int64_t valid, std::int64_t d, __m256* sa, __m256* sb) {
+  dot_tile2(qa, qb, k, ldk, valid, d, sa[0], sb[0]);
+  if (valid > kHalf)
+    dot_tile2(qa, qb, k + kHalf * ldk, ldk, valid - kHalf, d, sa[1], sb[1]);
+  else
+    sa[1] = sb[1] = _mm256_setzero_ps();
+}
+
+// o[c0 .. c0 + 8 N) = o * alpha (when rescale) + sum over the live keys j, in order, of p[j] * v_j,
+// N vectors held in registers (N independent FMA chains).
+template <int N>
+QKV_TARGET_AVX2 inline void accumulate_chunk(float* o, const float* v, std::int64_t ldv, const float* pj,
+                                             unsigned live, bool rescale, __m256 va) {
+  __m256 acc[N];
+#pragma GCC unroll 8
+  for (int t = 0; t < N; ++t) {
+    acc[t] = _mm256_loadu_ps(o + 8 * t);
+    if (rescale) acc[t] = _mm256_mul_ps(acc[t], va);
+  }
+  for (unsigned bits = live; bits; bits &= bits - 1) {
+    const int j = __builtin_ctz(bits);
+    const __m256 pb = _mm256_broadcast_ss(pj + j);
+    const float* vj = v + j * ldv;
+#pragma GCC unroll 8
+    for (int t = 0; t < N; ++t) acc[t] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(vj + 8 * t), acc[t]);
+  }
+#pragma GCC unroll 8
+  for (int t = 0; t < N; ++t) _mm256_storeu_ps(o + 8 * t, acc[t]);
+}
+
+// o = o * alpha (when rescale) + sum over the live keys j, in order, of p[j] * v_j. Each column's
+// arithmetic is the same whatever chunk it falls in.
+QKV_TARGET_AVX2 inline void accumulate_pv(float* o, const float* v, std::int64_t ldv, std::int64_t dv,
+                                          const float* pj, unsigned live, bool rescale, float alpha) {
   const __m256 va = _mm256_set1_ps(alpha);
-  for (std::int64_t c0 = 0; c0 < dv; c0 += kOutChunk) {
-    const std::int64_t width = std::min(kOutChunk, dv - c0);
-    if (width == kOutChunk) {  // the common case: plain loads and stores
-      __m256 acc[4];
-      for (int t = 0; t < 4; ++t) {
-        acc[t] = _mm256_loadu_ps(o + c0 + 8 * t);
-        if (rescale) acc[t] = _mm256_mul_ps(acc[t], va);
-      }
-      for (unsigned bits = live; bits; bits &= bits - 1) {
-        const int j = __builtin_ctz(bits);
-        const __m256 pb = _mm256_set1_ps(pj[j]);
-        const float* vj = v + j * ldv + c0;
-        for (int t = 0; t < 4; ++t) acc[t] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(vj + 8 * t), acc[t]);
-      }
-      for (int t = 0; t < 4; ++t) _mm256_storeu_ps(o + c0 + 8 * t, acc[t]);
-      continue;
+  std::int64_t c = 0;
+  for (; c + 64 <= dv; c += 64) accumulate_chunk<8>(o + c, v + c, ldv, pj, live, rescale, va);
+  if (c + 32 <= dv) {
+    accumulate_chunk<4>(o + c, v + c, ldv, pj, live, rescale, va);
+    c += 32;
+  }
+  for (; c < dv; c += 8) {  // the tail, one vector at a time
+    const __m256i cm = detail::tail_mask(dv - c);
+    __m256 acc = _mm256_maskload_ps(o + c, cm);
+    if (rescale) acc = _mm256_mul_ps(acc, va);
+    for (unsigned bits = live; bits; bits &= bits - 1) {
+      const int j = __builtin_ctz(bits);
+      acc = _mm256_fmadd_ps(_mm256_broadcast_ss(pj + j), _mm256_maskload_ps(v + j * ldv + c, cm), acc);
     }
-    for (std::int64_t c = c0; c < c0 + width; c += 8) {  // the tail, one vector at a time
-      const __m256i cm = detail::tail_mask(c0 + width - c);
-      __m256 acc = _mm256_maskload_ps(o + c, cm);
-      if (rescale) acc = _mm256_mul_ps(acc, va);
-      for (unsigned bits = live; bits; bits &= bits - 1) {
-        const int j = __builtin_ctz(bits);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(pj[j]), _mm256_maskload_ps(v + j * ldv + c, cm), acc);
-      }
-      _mm256_maskstore_ps(o + c, cm, acc);
-    }
+    _mm256_maskstore_ps(o + c, cm, acc);
   }
 }
 
-// The online softmax step of one row for one key tile: raw scores s (q . k, unscaled), the keys
-// live so far (bits); m, l and the accumulator row o are the row's running state.
-QKV_TARGET_AVX2 inline void update_row(__m256 s, unsigned live, __m256i in_k, const float* additive, float scale,
-                                       float& m, float& l, float* o, const float* v, std::int64_t ldv,
+// The online softmax step of one row for one key tile: raw scores s[0..1] (q . k, unscaled, keys
+// 0..7 and 8..15), the keys live so far (bits); m, l and the accumulator row o are the row's
+// running state.
+QKV_TARGET_AVX2 inline void update_row(const __m256* s_in, unsigned live, std::int64_t valid, const float* additive,
+                                       float scale, float& m, float& l, float* o, const float* v, std::int64_t ldv,
                                        std::int64_t dv) {
   constexpr float kMasked = -__builtin_inff();
   const __m256 ninf = _mm256_set1_ps(kMasked);
-  s = _mm256_mul_ps(s, _mm256_set1_ps(scale));
-  if (additive) s = _mm256_add_ps(s, _mm256_maskload_ps(additive, in_k));
-  s = _mm256_blendv_ps(ninf, s, lanes_of(live));
-  live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s, ninf, _CMP_NEQ_UQ)));  // an additive -inf masks too
+  const __m256 vscale = _mm256_set1_ps(scale);
+  __m256 s[2];
+  for (int h = 0; h < 2; ++h) {
+    s[h] = _mm256_mul_ps(s_in[h], vscale);
+    if (additive)
+      s[h] = _mm256_add_ps(s[h], _mm256_maskload_ps(additive + kHalf * h, detail::tail_mask(valid - kHalf * h)));
+    s[h] = _mm256_blendv_ps(ninf, s[h], lanes_of((live >> (kHalf * h)) & 0xffu));
+  }
+  // an additive -inf masks too
+  live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s[0], ninf, _CMP_NEQ_UQ))) |
+          unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s[1], ninf, _CMP_NEQ_UQ))) << kHalf;
   if (!live) return;  // nothing visible: the row's state stays as it is, bit for bit
-  const float m_new = std::max(m, detail::reduce_max_ps(s));
+  const float m_new = std::max(m, detail::reduce_max_ps(_mm256_max_ps(s[0], s[1])));
   const bool rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
   const float alpha = rescale ? std::exp(m - m_new) : 1.0f;
   m = m_new;
-  const __m256 p = _mm256_and_ps(lanes_of(live), vmath::exp_nonpositive(_mm256_sub_ps(s, _mm256_set1_ps(m_new))));
-  l = l * alpha + reduce_add_ps(p);
-  accumulate_pv(o, v, ldv, dv, p, live, rescale, alpha);
+  const __m256 vm = _mm256_set1_ps(m_new);
+  alignas(32) float pj[kKeyTile];
+  __m256 p[2];
+  for (int h = 0; h < 2; ++h) {
+    p[h] = _mm256_and_ps(lanes_of((live >> (kHalf * h)) & 0xffu), vmath::exp_nonpositive(_mm256_sub_ps(s[h], vm)));
+    _mm256_store_ps(pj + kHalf * h, p[h]);
+  }
+  l = l * alpha + reduce_add_ps(_mm256_add_ps(p[0], p[1]));
+  accumulate_pv(o, v, ldv, dv, pj, live, rescale, alpha);
 }
 
 }  // namespace attention_detail
@@ -199,7 +239,6 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
     }
     for (std::int64_t j0 = first; j0 < tiles_end; j0 += kKeyTile) {
       const std::int64_t valid = std::min(kKeyTile, lk - j0);  // keys of this tile that exist
-      const __m256i in_k = detail::tail_mask(valid);
       const unsigned padded = mask.key_padding ? nonzero_bytes(mask.key_padding + j0, valid) : 0u;
       const float* kt = k + j0 * ldk;
       const float* vt = v + j0 * ldv;
@@ -213,15 +252,15 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
         if (live[r]) todo[count++] = r;
       }
       for (std::int64_t t = 0; t < count; t += 2) {
-        __m256 s[2];
+        __m256 s[2][2];
         const std::int64_t pair = std::min<std::int64_t>(2, count - t);
         if (pair == 2)
-          dot_tile2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[0], s[1]);
+          dot_tile16x2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[0], s[1]);
         else
-          s[0] = dot_tile(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d);
+          dot_tile16(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d, s[0]);
         for (std::int64_t u = 0; u < pair; ++u) {
           const std::int64_t r = todo[t + u], i = i0 + r;
-          update_row(s[u], live[r], in_k, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr, scale,
+          update_row(s[u], live[r], valid, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr, scale,
                      m[r], l[r], out + i * ldo, vt, ldv, dv);
         }
       }
