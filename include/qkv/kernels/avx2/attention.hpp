@@ -181,12 +181,49 @@ QKV_TARGET_AVX2 inline void accumulate_pv(float* o, const float* v, std::int64_t
   }
 }
 
-// The online softmax step of one row for one key tile: raw scores s[0..1] (q . k, unscaled, keys
-// 0..7 and 8..15), the keys live so far (bits); m, l and the accumulator row o are the row's
-// running state.
-QKV_TARGET_AVX2 inline void update_row(const __m256* s_in, unsigned live, std::int64_t valid, const float* additive,
-                                       float scale, float& m, float& l, float* o, const float* v, std::int64_t ldv,
-                                       std::int64_t dv) {
+// Two rows with the same live keys, each v load shared by both: 32 columns of each row in
+// registers. Every column gets the same arithmetic as in accumulate_chunk.
+QKV_TARGET_AVX2 inline void accumulate_chunk2(float* oa, float* ob, const float* v, std::int64_t ldv,
+                                              const float* pa, const float* pb, unsigned live, bool rescale_a,
+                                              bool rescale_b, __m256 va, __m256 vb) {
+  __m256 acc_a[4], acc_b[4];
+#pragma GCC unroll 4
+  for (int t = 0; t < 4; ++t) {
+    acc_a[t] = _mm256_loadu_ps(oa + 8 * t);
+    acc_b[t] = _mm256_loadu_ps(ob + 8 * t);
+    if (rescale_a) acc_a[t] = _mm256_mul_ps(acc_a[t], va);
+    if (rescale_b) acc_b[t] = _mm256_mul_ps(acc_b[t], vb);
+  }
+  for (unsigned bits = live; bits; bits &= bits - 1) {
+    const int j = __builtin_ctz(bits);
+    const __m256 wa = _mm256_broadcast_ss(pa + j), wb = _mm256_broadcast_ss(pb + j);
+    const float* vj = v + j * ldv;
+#pragma GCC unroll 4
+    for (int t = 0; t < 4; ++t) {
+      const __m256 x = _mm256_loadu_ps(vj + 8 * t);
+      acc_a[t] = _mm256_fmadd_ps(wa, x, acc_a[t]);
+      acc_b[t] = _mm256_fmadd_ps(wb, x, acc_b[t]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int t = 0; t < 4; ++t) {
+    _mm256_storeu_ps(oa + 8 * t, acc_a[t]);
+    _mm256_storeu_ps(ob + 8 * t, acc_b[t]);
+  }
+}
+
+// The softmax part of one row's step for one key tile: raw scores s_in[0..1] (q . k, unscaled,
+// keys 0..7 and 8..15) and the keys live so far; m and l are the row's running max and sum.
+// Returns the keys still live (0: nothing visible, the row's state is untouched, bit for bit);
+// otherwise updates m and l and gives the probabilities pj and the rescale of O.
+struct RowStep {
+  alignas(32) float pj[kKeyTile];
+  bool rescale;
+  float alpha;
+};
+
+QKV_TARGET_AVX2 inline unsigned softmax_step(const __m256* s_in, unsigned live, std::int64_t valid,
+                                             const float* additive, float scale, float& m, float& l, RowStep& st) {
   constexpr float kMasked = -__builtin_inff();
   const __m256 ninf = _mm256_set1_ps(kMasked);
   const __m256 vscale = _mm256_set1_ps(scale);
@@ -200,20 +237,33 @@ QKV_TARGET_AVX2 inline void update_row(const __m256* s_in, unsigned live, std::i
   // an additive -inf masks too
   live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s[0], ninf, _CMP_NEQ_UQ))) |
           unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s[1], ninf, _CMP_NEQ_UQ))) << kHalf;
-  if (!live) return;  // nothing visible: the row's state stays as it is, bit for bit
+  if (!live) return 0;
   const float m_new = std::max(m, detail::reduce_max_ps(_mm256_max_ps(s[0], s[1])));
-  const bool rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
-  const float alpha = rescale ? std::exp(m - m_new) : 1.0f;
+  st.rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
+  st.alpha = st.rescale ? std::exp(m - m_new) : 1.0f;
   m = m_new;
   const __m256 vm = _mm256_set1_ps(m_new);
-  alignas(32) float pj[kKeyTile];
   __m256 p[2];
   for (int h = 0; h < 2; ++h) {
     p[h] = _mm256_and_ps(lanes_of((live >> (kHalf * h)) & 0xffu), vmath::exp_nonpositive(_mm256_sub_ps(s[h], vm)));
-    _mm256_store_ps(pj + kHalf * h, p[h]);
+    _mm256_store_ps(st.pj + kHalf * h, p[h]);
   }
-  l = l * alpha + reduce_add_ps(_mm256_add_ps(p[0], p[1]));
-  accumulate_pv(o, v, ldv, dv, pj, live, rescale, alpha);
+  l = l * st.alpha + reduce_add_ps(_mm256_add_ps(p[0], p[1]));
+  return live;
+}
+
+// O rows += p v for two rows with the same live keys (v loads shared for 32-column chunks; the
+// rest as for one row).
+QKV_TARGET_AVX2 inline void accumulate_pv2(float* oa, float* ob, const float* v, std::int64_t ldv, std::int64_t dv,
+                                           const RowStep& a, const RowStep& b, unsigned live) {
+  const __m256 va = _mm256_set1_ps(a.alpha), vb = _mm256_set1_ps(b.alpha);
+  std::int64_t c = 0;
+  for (; c + 32 <= dv; c += 32)
+    accumulate_chunk2(oa + c, ob + c, v + c, ldv, a.pj, b.pj, live, a.rescale, b.rescale, va, vb);
+  if (c < dv) {
+    accumulate_pv(oa + c, v + c, ldv, dv - c, a.pj, live, a.rescale, a.alpha);
+    accumulate_pv(ob + c, v + c, ldv, dv - c, b.pj, live, b.rescale, b.alpha);
+  }
 }
 
 }  // namespace attention_detail
@@ -251,18 +301,31 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
         if (mask.blocked) live[r] &= ~nonzero_bytes(mask.blocked + (i0 + r) * mask.ld_blocked + j0, valid);
         if (live[r]) todo[count++] = r;
       }
+      // In phases, so that the independent rows' work overlaps: all scores (two rows per key
+      // load), all softmax steps, then p v (two rows per v load when they keep the same keys).
+      __m256 s[kQueryTile][2];
       for (std::int64_t t = 0; t < count; t += 2) {
-        __m256 s[2][2];
-        const std::int64_t pair = std::min<std::int64_t>(2, count - t);
-        if (pair == 2)
-          dot_tile16x2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[0], s[1]);
+        if (t + 1 < count)
+          dot_tile16x2(q + (i0 + todo[t]) * ldq, q + (i0 + todo[t + 1]) * ldq, kt, ldk, valid, d, s[t], s[t + 1]);
         else
-          dot_tile16(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d, s[0]);
-        for (std::int64_t u = 0; u < pair; ++u) {
-          const std::int64_t r = todo[t + u], i = i0 + r;
-          update_row(s[u], live[r], valid, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr, scale,
-                     m[r], l[r], out + i * ldo, vt, ldv, dv);
+          dot_tile16(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d, s[t]);
+      }
+      RowStep st[kQueryTile];
+      unsigned seen[kQueryTile];
+      for (std::int64_t t = 0; t < count; ++t) {
+        const std::int64_t r = todo[t], i = i0 + r;
+        seen[t] = softmax_step(s[t], live[r], valid, mask.additive ? mask.additive + i * mask.ld_additive + j0 : nullptr,
+                               scale, m[r], l[r], st[t]);
+      }
+      for (std::int64_t t = 0; t < count;) {
+        if (t + 1 < count && seen[t] && seen[t] == seen[t + 1]) {
+          accumulate_pv2(out + (i0 + todo[t]) * ldo, out + (i0 + todo[t + 1]) * ldo, vt, ldv, dv, st[t], st[t + 1],
+                         seen[t]);
+          t += 2;
+          continue;
         }
+        if (seen[t]) accumulate_pv(out + (i0 + todo[t]) * ldo, vt, ldv, dv, st[t].pj, seen[t], st[t].rescale, st[t].alpha);
+        ++t;
       }
     }
     for (std::int64_t r = 0; r < rows; ++r) {
