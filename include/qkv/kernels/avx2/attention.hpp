@@ -23,7 +23,7 @@ namespace attention_detail {
 
 constexpr std::int64_t kKeyTile = 16;   // keys per tile: two vectors of scores
 constexpr std::int64_t kHalf = 8;       // keys per vector of scores
-constexpr std::int64_t kQueryTile = 8;  // rows that reuse a key/value tile while it is in L1
+constexpr std::int64_t kQueryTile = 16;  // rows that reuse a key/value tile (fewer passes over K and V from L2)
 
 // Lane j of the result is the sum of the 8 lanes of a[j] (fixed tree).
 QKV_TARGET_AVX2 inline __m256 lane_sums(const __m256* a) {
