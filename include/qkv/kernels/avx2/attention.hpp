@@ -234,9 +234,9 @@ QKV_TARGET_AVX2 inline unsigned softmax_step(const __m256* s_in, unsigned live, 
       s[h] = _mm256_add_ps(s[h], _mm256_maskload_ps(additive + kHalf * h, detail::tail_mask(valid - kHalf * h)));
     s[h] = _mm256_blendv_ps(ninf, s[h], lanes_of((live >> (kHalf * h)) & 0xffu));
   }
-  // an additive -inf masks too
-  live &= unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s[0], ninf, _CMP_NEQ_UQ))) |
-          unsigned(_mm256_movemask_ps(_mm256_cmp_ps(s[1], ninf, _CMP_NEQ_UQ))) << kHalf;
+  // The lanes still live: an additive -inf masks too.
+  const __m256 visible[2] = {_mm256_cmp_ps(s[0], ninf, _CMP_NEQ_UQ), _mm256_cmp_ps(s[1], ninf, _CMP_NEQ_UQ)};
+  live = unsigned(_mm256_movemask_ps(visible[0])) | unsigned(_mm256_movemask_ps(visible[1])) << kHalf;
   if (!live) return 0;
   const float m_new = std::max(m, detail::reduce_max_ps(_mm256_max_ps(s[0], s[1])));
   st.rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
@@ -245,7 +245,7 @@ QKV_TARGET_AVX2 inline unsigned softmax_step(const __m256* s_in, unsigned live, 
   const __m256 vm = _mm256_set1_ps(m_new);
   __m256 p[2];
   for (int h = 0; h < 2; ++h) {
-    p[h] = _mm256_and_ps(lanes_of((live >> (kHalf * h)) & 0xffu), vmath::exp_nonpositive(_mm256_sub_ps(s[h], vm)));
+    p[h] = _mm256_and_ps(visible[h], vmath::exp_nonpositive(_mm256_sub_ps(s[h], vm)));
     _mm256_store_ps(st.pj + kHalf * h, p[h]);
   }
   l = l * st.alpha + reduce_add_ps(_mm256_add_ps(p[0], p[1]));
