@@ -1,8 +1,11 @@
 #pragma once
 // AVX2 + FMA fused attention of one head (KernelTable::attention): the method of
-// avx512/attention.hpp with 8-key tiles (one ymm of scores). Tiles of 8 queries against tiles of
-// 8 keys, online softmax (running max m, running sum l, accumulator O in the output rows,
-// rescaled by exp(m_old - m_new) when the max grows), O / l at the end.
+// avx512/attention.hpp with 16-key tiles (two ymm of scores, so the per-tile max / exp / rescale
+// is spread over 16 keys) and 16-query tiles. Online softmax (running max m, running sum l,
+// accumulator O in the output rows, rescaled by exp(m_old - m_new) only when the max grows),
+// O / l at the end. Per key tile, in phases: the scores of all rows (two rows per key load), the
+// softmax steps of all rows (independent, so they overlap), then p v (two rows per v load when
+// they keep the same keys; 8 independent accumulator chains either way).
 //
 // Determinism, as for AVX-512: key tiles start at the first unpadded key; a row's arithmetic does
 // not depend on its neighbours in the query tile; a row stops at its causal limit; a tile with no
