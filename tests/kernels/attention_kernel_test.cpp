@@ -213,6 +213,20 @@ struct AkReport {
 const std::int64_t kAkLengths[] = {1, 3, 7, 17, 33, 100};
 const std::int64_t kAkHeadSizes[] = {1, 7, 16, 64, 80, 128};
 
+// One problem without masks (values of width dv_plain), one with every mask kind at once (dv_all).
+void ak_check_unmasked_and_all_masks(std::int64_t lq, std::int64_t lk, std::int64_t d, std::int64_t dv_plain,
+                                     std::int64_t dv_all, std::mt19937& rng, AkReport& report) {
+  AkProblem plain(lq, lk, d, dv_plain, rng);
+  ak_check(plain, "no mask", report.vs_ref, report.vs_generic);
+  AkProblem all(lq, lk, d, dv_all, rng);
+  all.causal = true;
+  all.causal_offset = lk - lq;
+  all.add_padding(rng);
+  all.add_blocked(rng);
+  all.add_additive(rng, true);
+  ak_check(all, "all masks", report.vs_ref, report.vs_generic);
+}
+
 TEST(AttentionKernel, MatchesReferenceOverSizesWithoutAndWithAllMasks) {
   AkReport report("sizes");
   std::mt19937 rng(1);
@@ -222,15 +236,7 @@ TEST(AttentionKernel, MatchesReferenceOverSizesWithoutAndWithAllMasks) {
         const bool full = d == 7 || d == 64;  // the other head sizes on a subset of the lengths
         if (!full && (lq + lk) % 3 != 0 && !(lq == 1 && lk == 100)) continue;
         for (std::int64_t dv : {d, d == 64 ? std::int64_t(80) : std::int64_t(33)}) {
-          AkProblem plain(lq, lk, d, dv, rng);
-          ak_check(plain, "no mask", report.vs_ref, report.vs_generic);
-          AkProblem all(lq, lk, d, dv, rng);
-          all.causal = true;
-          all.causal_offset = lk - lq;
-          all.add_padding(rng);
-          all.add_blocked(rng);
-          all.add_additive(rng, true);
-          ak_check(all, "all masks", report.vs_ref, report.vs_generic);
+          ak_check_unmasked_and_all_masks(lq, lk, d, dv, dv, rng, report);
         }
       }
 }
@@ -240,15 +246,7 @@ TEST(AttentionKernel, LongSequences) {
   std::mt19937 rng(2);
   const std::vector<std::pair<std::int64_t, std::int64_t>> shapes = {{1, 1000}, {3, 1000}, {17, 1000}, {1000, 33}, {100, 1000}};
   for (auto [lq, lk] : shapes) {
-    AkProblem plain(lq, lk, 64, 64, rng);
-    ak_check(plain, "no mask", report.vs_ref, report.vs_generic);
-    AkProblem all(lq, lk, 64, 80, rng);
-    all.causal = true;
-    all.causal_offset = lk - lq;
-    all.add_padding(rng);
-    all.add_blocked(rng);
-    all.add_additive(rng, true);
-    ak_check(all, "all masks", report.vs_ref, report.vs_generic);
+    ak_check_unmasked_and_all_masks(lq, lk, 64, 64, 80, rng, report);
   }
 }
 
