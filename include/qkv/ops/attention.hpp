@@ -74,17 +74,15 @@ inline void attention(TensorView<const float> q, TensorView<const float> k, Tens
   if (probs.empty()) return;
 
   const auto rp = rows_of(probs, "attention: probs");
-  // Keys before the first unpadded one (left padding) are skipped outright: every sum below then
-  // starts at the sequence's first real key, so a sequence's result has the same bits whether it
-  // runs alone or left-padded in a batch.
-  std::int64_t first = 0;
-  while (mask.key_padding && first < lk && mask.key_padding[first]) ++first;
+  // The keys the fused kernel skips (left padding) and each row's causal limit, from the same
+  // helpers: the probabilities then describe exactly the keys the output was computed from.
+  const std::int64_t first = kernels::attention_first_key(km, lk);
   kt.matmul_nt(rq.data, rq.ld, rk.row(first), rk.ld, rp.data + first, rp.ld, lq, lk - first, rq.cols, nullptr);
   constexpr float kMasked = -std::numeric_limits<float>::infinity();
   for (std::int64_t i = 0; i < lq; ++i) {
     float* row = rp.row(i);
     // Keys past the causal limit are masked wholesale; the loops below touch only the others.
-    const std::int64_t visible = mask.causal ? std::clamp<std::int64_t>(i + mask.causal_offset + 1, first, lk) : lk;
+    const std::int64_t visible = kernels::attention_key_end(km, i, first, lk);
     std::fill(row, row + first, kMasked);
     for (std::int64_t j = first; j < visible; ++j) row[j] *= scale;
     if (!mask.additive.empty())
