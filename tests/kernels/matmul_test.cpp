@@ -118,7 +118,7 @@ TEST(Matmul, PackingAKMajorWeightGivesTheSamePanels) {  // HF Conv1D stores [in,
 
 // Rows computed alone, inside a larger M, or with the columns split over several calls (as
 // threads split them) must be bitwise equal: the same FMA chain per element in every path.
-TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplit) {
+TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAOnce) {
   std::mt19937 rng(5);
   for (Isa isa : usable_isas())
     for (std::int64_t k : {100, 777, 1600}) {  // one, two and three k blocks of the fast GEMMs
@@ -132,6 +132,15 @@ TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplit) {
         kt.matmul_packed(a.data, a.ld, packed.data, split.data(), n, m, n, k, p,
                          std::min(p + 3, kernels::panel_count(n)), bias.data);
       EXPECT_EQ(0, std::memcmp(all.data(), split.data(), sizeof(float) * all.size())) << isa_name(isa);
+      // A packed once in pieces of row tiles (as threads do), then the same column split.
+      std::vector<float> rows(std::size_t(kernels::packed_gemm_rows_size(m, k, kt.gemm_row_tile)));
+      std::vector<float> prepacked(std::size_t(m * n));
+      for (std::int64_t r = 0; r < m; r += 2 * kt.gemm_row_tile)
+        kt.pack_gemm_rows(a.data, a.ld, m, k, r, std::min(m, r + 2 * kt.gemm_row_tile), rows.data());
+      for (std::int64_t p = 0; p < kernels::panel_count(n); p += 3)
+        kt.matmul_prepacked(rows.data(), packed.data, prepacked.data(), n, m, n, k, p,
+                            std::min(p + 3, kernels::panel_count(n)), bias.data);
+      EXPECT_EQ(0, std::memcmp(all.data(), prepacked.data(), sizeof(float) * all.size())) << isa_name(isa) << " prepacked";
       kt.matmul_nt(a.data, a.ld, w.data, w.ld, nt_all.data(), n, m, n, k, bias.data);
       for (std::int64_t i : {std::int64_t(0), std::int64_t(13), m - 1}) {
         std::vector<float> one(static_cast<std::size_t>(n)), nt_one(static_cast<std::size_t>(n));

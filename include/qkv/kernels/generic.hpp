@@ -39,6 +39,19 @@ inline void matmul_packed(const float* a, std::int64_t lda, const float* packed,
     }
 }
 
+// A packed for matmul_prepacked: just its rows, contiguous (row tile 1).
+inline void pack_gemm_rows(const float* a, std::int64_t lda, std::int64_t, std::int64_t k, std::int64_t row_begin,
+                           std::int64_t row_end, float* out) {
+  for (std::int64_t i = row_begin; i < row_end; ++i)
+    for (std::int64_t p = 0; p < k; ++p) out[i * k + p] = a[i * lda + p];
+}
+
+inline void matmul_prepacked(const float* packed_rows, const float* packed, float* c, std::int64_t ldc, std::int64_t m,
+                             std::int64_t n, std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
+                             const float* bias) {
+  matmul_packed(packed_rows, k, packed, c, ldc, m, n, k, panel_begin, panel_end, bias);
+}
+
 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
                       std::int64_t m, std::int64_t n, std::int64_t k) {
   for (std::int64_t i = 0; i < m; ++i)
@@ -193,7 +206,9 @@ inline void rotary_rows(float* x, std::int64_t ldx, const float* cos, std::int64
   }
 }
 
-inline const KernelTable kTable = {matmul_nt, matmul_packed,  matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows,
-                                   activate,  activate_gated, add,       attention,    rotary_rows};
+inline const KernelTable kTable = {matmul_nt,       matmul_packed,  1,         pack_gemm_rows,
+                                   matmul_prepacked, matmul_nn,     softmax_rows, layer_norm_rows,
+                                   rms_norm_rows,    activate,      activate_gated, add,
+                                   attention,        rotary_rows};
 
 }  // namespace qkv::kernels::generic

@@ -47,6 +47,17 @@ struct KernelTable {
   void (*matmul_packed)(const float* a, std::int64_t lda, const float* packed, float* c, std::int64_t ldc, std::int64_t m,
                         std::int64_t n, std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
                         const float* bias);
+  // The same product in two steps, so that threads splitting the columns share one packed copy of
+  // A instead of each packing all of it: pack_gemm_rows writes rows [row_begin, row_end) of a
+  // [m, k] (row_begin a multiple of gemm_row_tile) into their place in a layout of
+  // packed_gemm_rows_size(m, k, gemm_row_tile) floats that only matmul_prepacked reads. Every
+  // element has the bits matmul_packed gives it.
+  std::int64_t gemm_row_tile;
+  void (*pack_gemm_rows)(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::int64_t row_begin,
+                         std::int64_t row_end, float* out);
+  void (*matmul_prepacked)(const float* packed_rows, const float* packed, float* c, std::int64_t ldc, std::int64_t m,
+                           std::int64_t n, std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
+                           const float* bias);
   // c[m, n] = sum_k a[m, k] * b[k, n]. Row strides lda/ldb/ldc.
   void (*matmul_nn)(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c, std::int64_t ldc,
                     std::int64_t m, std::int64_t n, std::int64_t k);

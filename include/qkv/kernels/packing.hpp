@@ -32,6 +32,11 @@ inline void pack_panels(const float* w, std::int64_t ldw, std::int64_t n, std::i
   }
 }
 
+// Floats in KernelTable::pack_gemm_rows' layout of m rows of k: rows rounded up to whole tiles.
+inline std::int64_t packed_gemm_rows_size(std::int64_t m, std::int64_t k, std::int64_t row_tile) {
+  return (m + row_tile - 1) / row_tile * row_tile * k;
+}
+
 // c[m, columns of panels [panel_begin, panel_end)] for k = 0: an empty sum, so bias or zero.
 inline void empty_product(float* c, std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t panel_begin,
                           std::int64_t panel_end, const float* bias) {

@@ -140,8 +140,39 @@ struct MultiHeadAttention {
   std::int64_t num_kv_heads = 1;  // == num_heads except for grouped-query attention
   float scale = 1.0f;             // 1/sqrt(head_dim) usually; 1 for T5
   RotaryEmbedding rotary;         // rotates q and k of every head at masks.positions (LLaMA); empty = none
+  // Optional: q | k | v as one product, for self-attention (one input): one GEMM and one pass over
+  // the input instead of three. Each part starts at a multiple of 16 output columns (its packed
+  // panels; the gaps are zero). Models set it when they pack q, k and v side by side
+  // (models/pack.hpp); q_proj, k_proj and v_proj stay valid views of its parts.
+  Linear qkv_proj;
 
   std::int64_t head_dim() const { return q_proj.out_features() / num_heads; }
+
+  struct Projections {
+    TensorView<float> q, k, v;  // [B, L, width] each, possibly column slices of one buffer
+  };
+
+  // The queries, keys and values of x [B, L, d] (self-attention), in scratch.
+  Projections project_self(TensorView<const float> x, Workspace::Scope& scratch) const {
+    const std::int64_t batch = x.dim(0), length = x.dim(1);
+    const std::int64_t qw = q_proj.out_features(), kw = k_proj.out_features(), vw = v_proj.out_features();
+    if (!qkv_proj.empty()) {
+      const std::int64_t k_at = kernels::panel_count(qw) * kernels::kPanelWidth;
+      const std::int64_t v_at = k_at + kernels::panel_count(kw) * kernels::kPanelWidth;
+      const std::int64_t width = v_at + kernels::panel_count(vw) * kernels::kPanelWidth;
+      if (qkv_proj.out_features() != width)
+        fail("multi-head attention: fused q|k|v projection has ", qkv_proj.out_features(), " outputs, expected ", width);
+      const auto all = scratch.take<float>({batch, length, width});
+      qkv_proj.forward(x, all);
+      return {all.narrow(2, 0, qw), all.narrow(2, k_at, kw), all.narrow(2, v_at, vw)};
+    }
+    Projections p{scratch.take<float>({batch, length, qw}), scratch.take<float>({batch, length, kw}),
+                  scratch.take<float>({batch, length, vw})};
+    q_proj.forward(x, p.q);
+    k_proj.forward(x, p.k);
+    v_proj.forward(x, p.v);
+    return p;
+  }
 
   // query [B, Lq, d_query], key [B, Lk, d_key], value [B, Lk, d_value] -> out [B, Lq, d_out].
   // probs, if given, receives the attention probabilities [B, H, Lq, Lk].
@@ -152,12 +183,19 @@ struct MultiHeadAttention {
       fail("multi-head attention: query ", query.shape(), ", key ", key.shape(), " and value ", value.shape(),
            " disagree on batch or key length");
     Workspace::Scope scratch(current_workspace());
-    const auto q = scratch.take<float>({batch, lq, q_proj.out_features()});
-    const auto k = scratch.take<float>({batch, lk, k_proj.out_features()});
-    const auto v = scratch.take<float>({batch, lk, v_proj.out_features()});
-    q_proj.forward(query, q);
-    k_proj.forward(key, k);
-    v_proj.forward(value, v);
+    const bool self = query.data() == key.data() && key.data() == value.data() && query.shape() == key.shape() &&
+                      key.shape() == value.shape() && query.strides() == key.strides() && key.strides() == value.strides();
+    Projections p;
+    if (self) {
+      p = project_self(query, scratch);
+    } else {
+      p = {scratch.take<float>({batch, lq, q_proj.out_features()}), scratch.take<float>({batch, lk, k_proj.out_features()}),
+           scratch.take<float>({batch, lk, v_proj.out_features()})};
+      q_proj.forward(query, p.q);
+      k_proj.forward(key, p.k);
+      v_proj.forward(value, p.v);
+    }
+    const auto q = p.q, k = p.k, v = p.v;
     if (!rotary.empty()) {
       if (lk != lq) fail("multi-head attention: a rotary embedding needs keys at the queries' positions, got ", lq,
                          " queries and ", lk, " keys");
@@ -187,16 +225,19 @@ struct MultiHeadAttention {
     if (past + fresh > cache.capacity() || cache.batch() != batch)  // grows geometrically: few reallocations
       cache.reserve(batch, std::max(past + fresh, 2 * cache.capacity()), num_kv_heads, head_dim());
     Workspace::Scope scratch(current_workspace());
-    const auto q = scratch.take<float>({batch, fresh, q_proj.out_features()});
-    q_proj.forward(x, q);
-    TensorView<const std::int64_t> positions = masks.positions;
-    if (!rotary.empty() && positions.empty()) {  // default positions continue the cached sequence
-      const auto continued = scratch.take<std::int64_t>({batch, fresh});
-      for (std::int64_t b = 0; b < batch; ++b)
-        for (std::int64_t t = 0; t < fresh; ++t) continued(b, t) = past + t;
-      positions = continued;
+    const Projections p = project_self(x, scratch);
+    const auto q = p.q;
+    if (!rotary.empty()) {
+      TensorView<const std::int64_t> positions = masks.positions;
+      if (positions.empty()) {  // default positions continue the cached sequence
+        const auto continued = scratch.take<std::int64_t>({batch, fresh});
+        for (std::int64_t b = 0; b < batch; ++b)
+          for (std::int64_t t = 0; t < fresh; ++t) continued(b, t) = past + t;
+        positions = continued;
+      }
+      rotary.forward(q, p.k, head_dim(), positions);  // the cache holds keys rotated at their own positions
     }
-    project_into(x, cache, past, q, positions);
+    cache.store(p.k, p.v, past);
     cache.length = past + fresh;
     const auto context = scratch.take<float>({batch, fresh, q_proj.out_features()});
     attend(q, cache.filled_keys(), cache.filled_values(), masks, context, probs);
@@ -204,20 +245,14 @@ struct MultiHeadAttention {
   }
 
   // Keys/values of x [B, L, d] into cache positions [at, at + L): one product over all B * L rows
-  // into scratch, then each head's slice into its block. With a rotary embedding, the keys are
-  // rotated (together with the queries q [B, L, H * hd], in place) at `positions` before they are
-  // stored: the cache holds keys rotated at their own positions.
-  void project_into(TensorView<const float> x, KvCache& cache, std::int64_t at, TensorView<float> q = {},
-                    TensorView<const std::int64_t> positions = {}) const {
+  // into scratch, then each head's slice into its block (cross-attention: no rotary embedding).
+  void project_into(TensorView<const float> x, KvCache& cache, std::int64_t at) const {
+    if (!rotary.empty()) fail("multi-head attention: a rotary embedding rotates queries and keys together");
     Workspace::Scope scratch(current_workspace());
     const auto k = scratch.take<float>({x.dim(0), x.dim(1), k_proj.out_features()});
     const auto v = scratch.take<float>({x.dim(0), x.dim(1), v_proj.out_features()});
     k_proj.forward(x, k);
     v_proj.forward(x, v);
-    if (!rotary.empty()) {
-      if (q.empty()) fail("multi-head attention: a rotary embedding rotates queries and keys together");
-      rotary.forward(q, k, head_dim(), positions);
-    }
     cache.store(k, v, at);
   }
 

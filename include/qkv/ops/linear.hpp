@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "qkv/core/thread_pool.hpp"
+#include "qkv/core/workspace.hpp"
 #include "qkv/kernels/dispatch.hpp"
 #include "qkv/kernels/packing.hpp"
 #include "qkv/ops/rows.hpp"
@@ -42,16 +43,24 @@ namespace detail {
 // Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
 inline constexpr std::int64_t kParallelWork = 1 << 16;
 
-template <class Body>  // body(column_begin, column_end) over [0, columns) in `align`-aligned chunks
-void split_columns(std::int64_t work, std::int64_t columns, std::int64_t align, Body&& body) {
-  ThreadPool& pool = current_thread_pool();
-  const std::int64_t units = (columns + align - 1) / align;
-  const std::int64_t tasks = work < kParallelWork ? 1 : std::min<std::int64_t>(pool.size(), units);
-  if (tasks <= 1) return body(std::int64_t(0), columns);
-  pool.run(tasks, [&](std::int64_t t) {
-    const std::int64_t begin = units * t / tasks * align, end = std::min(columns, units * (t + 1) / tasks * align);
+// How many tasks share `work` multiply-adds over `units` independent parts.
+inline std::int64_t task_count(std::int64_t work, std::int64_t units) {
+  return work < kParallelWork ? 1 : std::min<std::int64_t>(current_thread_pool().size(), units);
+}
+
+template <class Body>  // body(begin, end) over [0, count) in `align`-aligned chunks, one per task
+void split_range(std::int64_t tasks, std::int64_t count, std::int64_t align, Body&& body) {
+  const std::int64_t units = (count + align - 1) / align;
+  if (tasks <= 1) return body(std::int64_t(0), count);
+  current_thread_pool().run(tasks, [&](std::int64_t t) {
+    const std::int64_t begin = units * t / tasks * align, end = std::min(count, units * (t + 1) / tasks * align);
     if (begin < end) body(begin, end);
   });
+}
+
+template <class Body>  // body(column_begin, column_end) over [0, columns) in `align`-aligned chunks
+void split_columns(std::int64_t work, std::int64_t columns, std::int64_t align, Body&& body) {
+  split_range(task_count(work, (columns + align - 1) / align), columns, align, body);
 }
 
 struct LinearShape {
@@ -93,12 +102,24 @@ inline void linear(TensorView<const float> x, const PackedWeights& weight, Tenso
                                               Shape{weight.out_features, weight.in_features});
   const auto& kt = kernels::active();
   const float* b = bias.empty() ? nullptr : bias.data();
-  const std::int64_t panels = kernels::panel_count(weight.out_features);
-  detail::split_columns(in.rows * weight.out_features * weight.in_features, panels, 2,
-                        [&](std::int64_t begin, std::int64_t end) {
-                          kt.matmul_packed(in.data, in.ld, weight.panels, out.data, out.ld, in.rows,
-                                           weight.out_features, weight.in_features, begin, end, b);
-                        });
+  const std::int64_t panels = kernels::panel_count(weight.out_features), k = weight.in_features;
+  const std::int64_t tasks = detail::task_count(in.rows * weight.out_features * k, (panels + 1) / 2);
+  if (tasks <= 1 || in.rows == 1) {  // one row needs no packing
+    return detail::split_range(tasks, panels, 2, [&](std::int64_t begin, std::int64_t end) {
+      kt.matmul_packed(in.data, in.ld, weight.panels, out.data, out.ld, in.rows, weight.out_features, k, begin, end, b);
+    });
+  }
+  // The threads pack A once, together, instead of each packing all of it.
+  Workspace::Scope scratch(current_workspace());
+  const std::int64_t tile = kt.gemm_row_tile;
+  const auto rows = scratch.take<float>({kernels::packed_gemm_rows_size(in.rows, k, tile)});
+  const std::int64_t tiles = (in.rows + tile - 1) / tile;
+  detail::split_range(std::min(tasks, tiles), in.rows, tile, [&](std::int64_t begin, std::int64_t end) {
+    kt.pack_gemm_rows(in.data, in.ld, in.rows, k, begin, end, rows.data());
+  });
+  detail::split_range(tasks, panels, 2, [&](std::int64_t begin, std::int64_t end) {
+    kt.matmul_prepacked(rows.data(), weight.panels, out.data, out.ld, in.rows, weight.out_features, k, begin, end, b);
+  });
 }
 
 }  // namespace qkv::ops

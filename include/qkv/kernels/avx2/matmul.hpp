@@ -82,17 +82,19 @@ QKV_TARGET_AVX2 inline void panel_tile_rows(int rows, const float* a, const floa
 }
 
 // See avx512::gemm_panels; `padded`: panels are zero beyond n (packed), so B needs no masks.
-QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const float* b, std::int64_t panel_stride,
-                                        std::int64_t ldb, bool padded, float* c, std::int64_t ldc, std::int64_t m,
-                                        std::int64_t n, std::int64_t k, std::int64_t panel_begin,
-                                        std::int64_t panel_end, const float* bias) {
+QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const float* prepacked, const float* b,
+                                        std::int64_t panel_stride, std::int64_t ldb, bool padded, float* c,
+                                        std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
+                                        std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
-  float* packed_a = row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
     for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
       const std::int64_t rows = std::min(kRowBlock, m - ib);
-      avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, packed_a);
+      const float* packed_a = prepacked ? prepacked + kd * padded_rows + ib * depth : buffer;
+      if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, buffer);
       for (std::int64_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t j = p * kPanelWidth;
         const __m256i m0 = lane_mask(n - j), m1 = lane_mask(n - j - 8);
@@ -115,12 +117,25 @@ QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const 
 QKV_TARGET_AVX2 inline void matmul_packed(const float* a, std::int64_t lda, const float* packed, float* c,
                                           std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
                                           std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
-  gemm_panels(a, lda, packed, k * kPanelWidth, kPanelWidth, true, c, ldc, m, n, k, panel_begin, panel_end, bias);
+  gemm_panels(a, lda, nullptr, packed, k * kPanelWidth, kPanelWidth, true, c, ldc, m, n, k, panel_begin, panel_end,
+              bias);
+}
+
+QKV_TARGET_AVX2 inline void pack_gemm_rows(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k,
+                                           std::int64_t row_begin, std::int64_t row_end, float* out) {
+  pack_gemm_rows(a, lda, m, k, row_begin, row_end, kTileRows, kDepthBlock, out);
+}
+
+QKV_TARGET_AVX2 inline void matmul_prepacked(const float* packed_rows, const float* packed, float* c, std::int64_t ldc,
+                                             std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t panel_begin,
+                                             std::int64_t panel_end, const float* bias) {
+  gemm_panels(nullptr, 0, packed_rows, packed, k * kPanelWidth, kPanelWidth, true, c, ldc, m, n, k, panel_begin,
+              panel_end, bias);
 }
 
 QKV_TARGET_AVX2 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                                       std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k) {
-  gemm_panels(a, lda, b, kPanelWidth, ldb, false, c, ldc, m, n, k, 0, panel_count(n), nullptr);
+  gemm_panels(a, lda, nullptr, b, kPanelWidth, ldb, false, c, ldc, m, n, k, 0, panel_count(n), nullptr);
 }
 
 // The sum of 8 lanes, always in the same tree order.

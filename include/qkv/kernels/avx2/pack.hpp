@@ -40,5 +40,19 @@ QKV_TARGET_AVX2 inline void pack_row_tiles(const float* a, std::int64_t lda, std
   }
 }
 
+// Rows [row_begin, row_end) of a [m, k] into the layout both x86 GEMMs read when A is packed
+// once for all threads: k in blocks of depth_block, block kd at out + kd * (m rounded up to
+// tile_rows), and within a block the tiles of pack_row_tiles (row i's tile at i * depth).
+QKV_TARGET_AVX2 inline void pack_gemm_rows(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k,
+                                           std::int64_t row_begin, std::int64_t row_end, std::int64_t tile_rows,
+                                           std::int64_t depth_block, float* out) {
+  const std::int64_t padded_rows = (m + tile_rows - 1) / tile_rows * tile_rows;
+  for (std::int64_t kd = 0; kd < k; kd += depth_block) {
+    const std::int64_t depth = std::min(depth_block, k - kd);
+    pack_row_tiles(a + row_begin * lda + kd, lda, row_end - row_begin, depth, tile_rows,
+                   out + kd * padded_rows + row_begin * depth);
+  }
+}
+
 }  // namespace qkv::kernels::avx2
 #endif

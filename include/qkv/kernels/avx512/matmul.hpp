@@ -146,20 +146,23 @@ QKV_TARGET_AVX512 inline void row_times_packed(const float* a, const float* b, s
 // columns) starts at b + p * panel_stride and has row stride ldb: packed weights have
 // panel_stride = 16k, ldb = 16; a row-major B has panel_stride = 16, ldb = its row stride.
 // Blocking: a [kRowBlock x kDepthBlock] block of A is packed (L2); for each pair of panels, every
-// row tile runs through the block's k with its C tile in registers.
-QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, const float* b, std::int64_t panel_stride,
-                                          std::int64_t ldb, float* c, std::int64_t ldc, std::int64_t m, std::int64_t n,
-                                          std::int64_t k, std::int64_t panel_begin, std::int64_t panel_end,
-                                          const float* bias) {
+// row tile runs through the block's k with its C tile in registers. With `prepacked` (all of A
+// in pack_gemm_rows' layout, shared by the threads) the blocks are read from there instead.
+QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, const float* prepacked, const float* b,
+                                          std::int64_t panel_stride, std::int64_t ldb, float* c, std::int64_t ldc,
+                                          std::int64_t m, std::int64_t n, std::int64_t k, std::int64_t panel_begin,
+                                          std::int64_t panel_end, const float* bias) {
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
-  if (m == 1 && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
+  if (m == 1 && !prepacked && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
     return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
-  float* packed_a = row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
     for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
       const std::int64_t rows = std::min(kRowBlock, m - ib);
-      avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, packed_a);
+      const float* packed_a = prepacked ? prepacked + kd * padded_rows + ib * depth : buffer;
+      if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, buffer);
       for (std::int64_t p = panel_begin; p < panel_end; p += 2) {
         const std::int64_t j = p * kPanelWidth;
         const __mmask16 m0 = lane_mask(n - j), m1 = p + 1 < panel_end ? lane_mask(n - j - kPanelWidth) : __mmask16(0);
@@ -176,12 +179,24 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
 QKV_TARGET_AVX512 inline void matmul_packed(const float* a, std::int64_t lda, const float* packed, float* c,
                                             std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
                                             std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
-  gemm_panels(a, lda, packed, k * kPanelWidth, kPanelWidth, c, ldc, m, n, k, panel_begin, panel_end, bias);
+  gemm_panels(a, lda, nullptr, packed, k * kPanelWidth, kPanelWidth, c, ldc, m, n, k, panel_begin, panel_end, bias);
+}
+
+QKV_TARGET_AVX512 inline void pack_gemm_rows(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k,
+                                             std::int64_t row_begin, std::int64_t row_end, float* out) {
+  avx2::pack_gemm_rows(a, lda, m, k, row_begin, row_end, kTileRows, kDepthBlock, out);
+}
+
+QKV_TARGET_AVX512 inline void matmul_prepacked(const float* packed_rows, const float* packed, float* c,
+                                               std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
+                                               std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
+  gemm_panels(nullptr, 0, packed_rows, packed, k * kPanelWidth, kPanelWidth, c, ldc, m, n, k, panel_begin, panel_end,
+              bias);
 }
 
 QKV_TARGET_AVX512 inline void matmul_nn(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                                         std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k) {
-  gemm_panels(a, lda, b, kPanelWidth, ldb, c, ldc, m, n, k, 0, panel_count(n), nullptr);
+  gemm_panels(a, lda, nullptr, b, kPanelWidth, ldb, c, ldc, m, n, k, 0, panel_count(n), nullptr);
 }
 
 // The sum of 16 lanes, always in the same tree order (halves, quarters, pairs, neighbours).

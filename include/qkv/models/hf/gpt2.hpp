@@ -22,18 +22,14 @@ namespace qkv::hf {
 namespace gpt2_detail {
 
 // HF's Conv1D stores its weight as [in, out] (y = x W + b): the layout GEMM panels are cut from,
-// so it is packed straight from the file (no transposed copy). Columns [first, first + out) of a
-// wider stored weight (c_attn holds q | k | v) give one projection.
-inline nn::Linear conv1d(WeightStore& w, const std::string& prefix, std::int64_t in, std::int64_t out,
-                         std::int64_t stored_out = 0, std::int64_t first = 0) {
+// so it is packed straight from the file (no transposed copy).
+inline nn::Linear conv1d(WeightStore& w, const std::string& prefix, std::int64_t in, std::int64_t out) {
   const std::string name = prefix + "weight";
-  const auto stored = w.get(name, {in, stored_out ? stored_out : out});
-  const auto bias = w.get(prefix + "bias", {stored_out ? stored_out : out});
-  const std::string packed = name + "#packed" + std::to_string(first);
+  const auto stored = w.get(name, {in, out});
   nn::Linear linear;
-  linear.packed = ops::packed_view(w.keep(packed, ops::pack_weight(stored.narrow(1, first, out), /*k_major=*/true)), out);
-  linear.bias = bias.narrow(0, first, out);
-  if (first + out == stored.dim(1)) w.release(stored);  // the last slice: the raw copy is not needed
+  linear.packed = ops::packed_view(w.keep(name + "#packed", ops::pack_weight(stored, /*k_major=*/true)), out);
+  linear.bias = w.get(prefix + "bias", {out});
+  w.release(stored);  // the raw copy is not needed
   return linear;
 }
 
@@ -88,10 +84,16 @@ inline DecoderModel load_gpt2(const std::string& dir, const io::JsonConfig& conf
     nn::EncoderBlock b;
     b.placement = nn::NormPlacement::pre;
     b.self_attn_norm = gpt2_detail::layer_norm(*w, h + "ln_1.", c);
-    // c_attn packs q | k | v along its output dimension (HF GPT2Attention.forward: split(split_size, dim=2)).
-    b.self_attn.q_proj = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, d, 3 * d, 0);
-    b.self_attn.k_proj = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, d, 3 * d, d);
-    b.self_attn.v_proj = gpt2_detail::conv1d(*w, h + "attn.c_attn.", d, d, 3 * d, 2 * d);
+    // c_attn packs q | k | v along its output dimension (HF GPT2Attention.forward: split(split_size, dim=2)):
+    // packed as attention's fused projection, straight from the file.
+    {
+      const std::string name = h + "attn.c_attn.weight";
+      const auto stored = w->get(name, {d, 3 * d});
+      const auto bias = w->get(h + "attn.c_attn.bias", {3 * d});
+      pack_qkv(b.self_attn, {stored.narrow(1, 0, d), stored.narrow(1, d, d), stored.narrow(1, 2 * d, d)},
+               {bias.narrow(0, 0, d), bias.narrow(0, d, d), bias.narrow(0, 2 * d, d)}, /*k_major=*/true,
+               name + "#packed", *w);
+    }
     b.self_attn.out_proj = gpt2_detail::conv1d(*w, h + "attn.c_proj.", d, d);
     b.self_attn.num_heads = b.self_attn.num_kv_heads = c.num_heads;
     // Matches HF GPT2Attention._attn: scores / sqrt(head_dim) when scale_attn_weights, then
