@@ -121,9 +121,10 @@ TEST(Matmul, PackingAKMajorWeightGivesTheSamePanels) {  // HF Conv1D stores [in,
 TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAOnce) {
   std::mt19937 rng(5);
   for (Isa isa : usable_isas())
-    for (std::int64_t k : {100, 777, 1600}) {  // one, two and three k blocks of the fast GEMMs
+    for (auto [m, k] : {std::pair<std::int64_t, std::int64_t>{37, 100}, {37, 777}, {37, 1600}, {300, 777}}) {
+      // one, two and three k blocks of the fast GEMMs; M = 300: three blocks of rows
       const auto& kt = *kernels::table_for(isa);
-      const std::int64_t m = 37, n = 100;
+      const std::int64_t n = 100;
       Matrix a(m, k, 0, rng), w(n, k, 0, rng), bias(1, n, 0, rng);
       const Packed packed(w, false, n, k);
       std::vector<float> all(std::size_t(m * n)), split(std::size_t(m * n)), nt_all(std::size_t(m * n));
@@ -142,7 +143,7 @@ TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAO
                             std::min(p + 3, kernels::panel_count(n)), bias.data);
       EXPECT_EQ(0, std::memcmp(all.data(), prepacked.data(), sizeof(float) * all.size())) << isa_name(isa) << " prepacked";
       kt.matmul_nt(a.data, a.ld, w.data, w.ld, nt_all.data(), n, m, n, k, bias.data);
-      for (std::int64_t i : {std::int64_t(0), std::int64_t(13), m - 1}) {
+      for (std::int64_t i : {std::int64_t(0), std::int64_t(13), m / 2 + 1, m - 1}) {
         std::vector<float> one(static_cast<std::size_t>(n)), nt_one(static_cast<std::size_t>(n));
         kt.matmul_packed(a.data + i * a.ld, a.ld, packed.data, one.data(), n, 1, n, k, 0, kernels::panel_count(n),
                          bias.data);

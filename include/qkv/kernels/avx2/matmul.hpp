@@ -16,7 +16,7 @@ namespace qkv::kernels::avx2 {
 
 inline constexpr int kTileRows = 6;  // 12 chain accumulators
 inline constexpr std::int64_t kDepthBlock = 768;  // A blocks as in avx512::gemm_panels
-inline constexpr std::int64_t kRowBlock = 20 * kTileRows;
+inline constexpr std::int64_t kRowBlock = 22 * kTileRows;  // 132: M = 128 is one block
 static_assert(kDepthBlock % kSumBlock == 0);
 
 // Lanes [0, lanes) set.
@@ -89,10 +89,14 @@ QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const 
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
   float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
   const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
+  // Row blocks of equal size (whole tiles): each block streams this thread's panels once, so
+  // M = 128 takes one pass, not one of 120 rows and another of 8.
+  const std::int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
+  const std::int64_t block_rows = ((m + blocks - 1) / blocks + kTileRows - 1) / kTileRows * kTileRows;
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
-    for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
-      const std::int64_t rows = std::min(kRowBlock, m - ib);
+    for (std::int64_t ib = 0; ib < m; ib += block_rows) {
+      const std::int64_t rows = std::min(block_rows, m - ib);
       const float* packed_a = prepacked ? prepacked + kd * padded_rows + ib * depth : buffer;
       if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, buffer);
       for (std::int64_t p = panel_begin; p < panel_end; ++p) {

@@ -24,12 +24,12 @@
 namespace qkv::kernels::avx512 {
 
 inline constexpr int kTileRows = 12;  // 24 chain accumulators
-// A is packed in blocks of kRowBlock rows x kDepthBlock k (360 KiB: L2). kDepthBlock is a
+// A is packed in blocks of at most kRowBlock rows x kDepthBlock k (396 KiB: L2). kDepthBlock is a
 // multiple of kSumBlock, so blocking never changes the order of a sum. 768 is the width of
 // GPT-2-small and BERT-base: their K = 768 products take one block, and C is written once rather
 // than written, read back and written again (8% faster at 512x768x3072 than 512).
 inline constexpr std::int64_t kDepthBlock = 768;
-inline constexpr std::int64_t kRowBlock = 10 * kTileRows;
+inline constexpr std::int64_t kRowBlock = 11 * kTileRows;  // 132: M = 128 is one block
 static_assert(kDepthBlock % kSumBlock == 0);
 
 QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
@@ -157,10 +157,14 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
     return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
   float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
   const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
+  // Row blocks of equal size (whole tiles): each block streams this thread's panels once, so
+  // M = 128 takes one pass, not one of 120 rows and another of 8.
+  const std::int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
+  const std::int64_t block_rows = ((m + blocks - 1) / blocks + kTileRows - 1) / kTileRows * kTileRows;
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
-    for (std::int64_t ib = 0; ib < m; ib += kRowBlock) {
-      const std::int64_t rows = std::min(kRowBlock, m - ib);
+    for (std::int64_t ib = 0; ib < m; ib += block_rows) {
+      const std::int64_t rows = std::min(block_rows, m - ib);
       const float* packed_a = prepacked ? prepacked + kd * padded_rows + ib * depth : buffer;
       if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, buffer);
       for (std::int64_t p = panel_begin; p < panel_end; p += 2) {
