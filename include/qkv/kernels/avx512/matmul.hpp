@@ -2,9 +2,13 @@
 // AVX-512 matrix products.
 //
 // GEMM against panels (packed weights, and row-major B for attention's probs x V): a
-// register-blocked micro-tile keeps a [kTileRows x 32] block of C's partial sums in 24 zmm
-// registers and, for each k, loads 32 columns of B and broadcasts one element of each A row. A
-// single row (decode) instead runs against 4 panels at once (row_times_packed).
+// register-blocked micro-tile keeps a [kTileRows x 16] block of C's partial sums in 24 zmm
+// registers and, for each k, loads one panel row of B and multiplies it by one element of each A
+// row. Each A element feeds one FMA, so it is broadcast inside the FMA's memory operand
+// ({1to16}): a separate broadcast costs a vector-pipe slot on Zen 4 (which runs 512-bit FMAs as
+// two halves), and the former 12 x 32 tile (12 broadcasts per 24 FMAs) ran 2-9% slower there.
+// On two-FMA Intel cores its 25 loads per 24 FMAs sit at the two-loads-per-cycle limit. A single
+// row (decode) instead runs against 4 panels at once (row_times_packed).
 //
 // Each c[i, j] is summed in fixed k blocks (kSumBlock, packing.hpp): one fused multiply-add chain
 // per block from zero, added in order to a running total (in L1, and in C across kDepthBlock),
@@ -23,75 +27,57 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline constexpr int kTileRows = 12;  // 24 chain accumulators
-// A is packed in blocks of at most kRowBlock rows x kDepthBlock k (396 KiB: L2). kDepthBlock is a
+inline constexpr int kTileRows = 24;  // 24 chain accumulators
+// A is packed in blocks of at most kRowBlock rows x kDepthBlock k (432 KiB: L2). kDepthBlock is a
 // multiple of kSumBlock, so blocking never changes the order of a sum. 768 is the width of
 // GPT-2-small and BERT-base: their K = 768 products take one block, and C is written once rather
 // than written, read back and written again (8% faster at 512x768x3072 than 512).
 inline constexpr std::int64_t kDepthBlock = 768;
-inline constexpr std::int64_t kRowBlock = 11 * kTileRows;  // 132: M = 128 is one block
+inline constexpr std::int64_t kRowBlock = 6 * kTileRows;  // 144: M = 128 is one block
 static_assert(kDepthBlock % kSumBlock == 0);
 
 QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
   return lanes >= 16 ? __mmask16(0xFFFF) : lanes <= 0 ? __mmask16(0) : __mmask16((1u << lanes) - 1u);
 }
 
-// C[R, 32] = (C +) A[R, kc] B[kc, 32]: A packed by pack_row_tiles (element (r, p) at a[p * kTileRows + r]),
-// columns 0-15 from b0, 16-31 from b1 (row stride ldb); m0/m1 say which of them exist. Each run
-// of kSumBlock k values is one FMA chain from zero, added to a running total in registers.
+// C[R, 16] = (C +) A[R, kc] B[kc, 16]: A packed by pack_row_tiles (element (r, p) at a[p * kTileRows + r]),
+// B with row stride ldb, columns masked by m. Each run of kSumBlock k values is one FMA chain
+// from zero, added to a running total.
 template <int R>
-QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b0, const float* b1, std::int64_t ldb,
-                                         std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m0, __mmask16 m1,
-                                         bool accumulate, const float* bias) {
-  // The running totals live in L1, not in registers, so that 2R = 24 registers can hold chains:
-  // each B vector loaded then feeds R FMAs.
-  alignas(64) float total[R][2 * kPanelWidth] = {};
+QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::int64_t ldb, std::int64_t kc, float* c,
+                                         std::int64_t ldc, __mmask16 m, bool accumulate, const float* bias) {
+  // The running totals live in L1, not in registers, so that R = 24 registers can hold chains.
+  alignas(64) float total[R][kPanelWidth] = {};
   for (std::int64_t q = 0; q < kc; q += kSumBlock) {
     const std::int64_t end = std::min(kc, q + kSumBlock);
-    __m512 s0[R], s1[R];
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) s0[r] = s1[r] = _mm512_setzero_ps();
+    __m512 sum[R];
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_ps();
     for (std::int64_t p = q; p < end; ++p) {
-      const __m512 x0 = _mm512_maskz_loadu_ps(m0, b0 + p * ldb);
-      const __m512 x1 = _mm512_maskz_loadu_ps(m1, b1 + p * ldb);
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) {
-        const __m512 ar = _mm512_set1_ps(a[p * kTileRows + r]);
-        s0[r] = _mm512_fmadd_ps(ar, x0, s0[r]);
-        s1[r] = _mm512_fmadd_ps(ar, x1, s1[r]);
-      }
+      const __m512 x = _mm512_maskz_loadu_ps(m, b + p * ldb);
+#pragma GCC unroll 32
+      for (int r = 0; r < R; ++r) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * kTileRows + r]), x, sum[r]);
     }
-#pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) {
-      _mm512_store_ps(total[r], _mm512_add_ps(_mm512_load_ps(total[r]), s0[r]));
-      _mm512_store_ps(total[r] + 16, _mm512_add_ps(_mm512_load_ps(total[r] + 16), s1[r]));
-    }
+#pragma GCC unroll 32
+    for (int r = 0; r < R; ++r) _mm512_store_ps(total[r], _mm512_add_ps(_mm512_load_ps(total[r]), sum[r]));
   }
-#pragma GCC unroll 16
+#pragma GCC unroll 32
   for (int r = 0; r < R; ++r) {
-    __m512 t0 = _mm512_load_ps(total[r]), t1 = _mm512_load_ps(total[r] + 16);
-    if (accumulate) {  // earlier k blocks' total + this block's
-      t0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c + r * ldc), t0);
-      t1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + r * ldc + 16), t1);
-    }
-    if (bias) {
-      t0 = _mm512_add_ps(t0, _mm512_maskz_loadu_ps(m0, bias));
-      t1 = _mm512_add_ps(t1, _mm512_maskz_loadu_ps(m1, bias + 16));
-    }
-    _mm512_mask_storeu_ps(c + r * ldc, m0, t0);
-    _mm512_mask_storeu_ps(c + r * ldc + 16, m1, t1);
+    __m512 t = _mm512_load_ps(total[r]);
+    if (accumulate) t = _mm512_add_ps(_mm512_maskz_loadu_ps(m, c + r * ldc), t);  // earlier k blocks' total + this one's
+    if (bias) t = _mm512_add_ps(t, _mm512_maskz_loadu_ps(m, bias));
+    _mm512_mask_storeu_ps(c + r * ldc, m, t);
   }
 }
 
 template <int R = kTileRows>
-QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const float* b0,
-                                              const float* b1, std::int64_t ldb, std::int64_t kc, float* c,
-                                              std::int64_t ldc, __mmask16 m0, __mmask16 m1, bool accumulate,
-                                              const float* bias) {
+QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const float* b, std::int64_t ldb,
+                                              std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m,
+                                              bool accumulate, const float* bias) {
   if constexpr (R > 1) {
-    if (rows < R) return panel_tile_rows<R - 1>(rows, a, b0, b1, ldb, kc, c, ldc, m0, m1, accumulate, bias);
+    if (rows < R) return panel_tile_rows<R - 1>(rows, a, b, ldb, kc, c, ldc, m, accumulate, bias);
   }
-  panel_tile<R>(a, b0, b1, ldb, kc, c, ldc, m0, m1, accumulate, bias);
+  panel_tile<R>(a, b, ldb, kc, c, ldc, m, accumulate, bias);
 }
 
 // One row of A against P packed panels starting at column j (decode, M = 1): a tile of one row
@@ -145,8 +131,8 @@ QKV_TARGET_AVX512 inline void row_times_packed(const float* a, const float* b, s
 // C[m, columns of panels [panel_begin, panel_end)] = A[m, k] B[k, n] (+ bias). Panel p (16
 // columns) starts at b + p * panel_stride and has row stride ldb: packed weights have
 // panel_stride = 16k, ldb = 16; a row-major B has panel_stride = 16, ldb = its row stride.
-// Blocking: a [kRowBlock x kDepthBlock] block of A is packed (L2); for each pair of panels, every
-// row tile runs through the block's k with its C tile in registers. With `prepacked` (all of A
+// Blocking: a [kRowBlock x kDepthBlock] block of A is packed (L2); for each panel, every row tile
+// runs through the block's k with its C tile in registers. With `prepacked` (all of A
 // in pack_gemm_rows' layout, shared by the threads) the blocks are read from there instead.
 QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, const float* prepacked, const float* b,
                                           std::int64_t panel_stride, std::int64_t ldb, float* c, std::int64_t ldc,
@@ -167,14 +153,13 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
       const std::int64_t rows = std::min(block_rows, m - ib);
       const float* packed_a = prepacked ? prepacked + kd * padded_rows + ib * depth : buffer;
       if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, buffer);
-      for (std::int64_t p = panel_begin; p < panel_end; p += 2) {
+      for (std::int64_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t j = p * kPanelWidth;
-        const __mmask16 m0 = lane_mask(n - j), m1 = p + 1 < panel_end ? lane_mask(n - j - kPanelWidth) : __mmask16(0);
-        const float* b0 = b + p * panel_stride + kd * ldb;
-        const float* b1 = m1 ? b0 + panel_stride : b0;
+        const float* bp = b + p * panel_stride + kd * ldb;
         for (std::int64_t i = 0; i < rows; i += kTileRows)
-          panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), packed_a + i * depth, b0, b1, ldb, depth,
-                          c + (ib + i) * ldc + j, ldc, m0, m1, kd > 0, kd + depth == k && bias ? bias + j : nullptr);
+          panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), packed_a + i * depth, bp, ldb, depth,
+                          c + (ib + i) * ldc + j, ldc, lane_mask(n - j), kd > 0,
+                          kd + depth == k && bias ? bias + j : nullptr);
       }
     }
   }
