@@ -156,6 +156,26 @@ TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAO
     }
 }
 
+// A packed once for all rows is read in blocks of many rows (AVX-512: 1152): M = 1200 with two k
+// blocks crosses both block boundaries; still the bits of the product packed block by block.
+TEST(Matmul, PrepackedMatchesPackedAcrossRowAndDepthBlocks) {
+  std::mt19937 rng(8);
+  for (Isa isa : usable_isas()) {
+    const auto& kt = *kernels::table_for(isa);
+    const std::int64_t m = 1200, n = 20, k = 777;
+    Matrix a(m, k, 3, rng), w(n, k, 0, rng), bias(1, n, 0, rng);
+    const Packed packed(w, false, n, k);
+    std::vector<float> rows(std::size_t(kernels::packed_gemm_rows_size(m, k, kt.gemm_row_tile)));
+    const std::int64_t half = (m / 2 + kt.gemm_row_tile - 1) / kt.gemm_row_tile * kt.gemm_row_tile;
+    kt.pack_gemm_rows(a.data, a.ld, m, k, 0, half, rows.data());
+    kt.pack_gemm_rows(a.data, a.ld, m, k, half, m, rows.data());
+    std::vector<float> expected(std::size_t(m * n)), got(std::size_t(m * n));
+    kt.matmul_packed(a.data, a.ld, packed.data, expected.data(), n, m, n, k, 0, kernels::panel_count(n), bias.data);
+    kt.matmul_prepacked(rows.data(), packed.data, got.data(), n, m, n, k, 0, kernels::panel_count(n), bias.data);
+    EXPECT_EQ(0, std::memcmp(expected.data(), got.data(), sizeof(float) * got.size())) << isa_name(isa);
+  }
+}
+
 TEST(Matmul, LargeMagnitudesAndCancellationStayWithinTolerance) {
   std::mt19937 rng(6);
   for (Isa isa : fast_isas()) {

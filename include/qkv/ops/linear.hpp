@@ -104,12 +104,12 @@ inline void linear(TensorView<const float> x, const PackedWeights& weight, Tenso
   const float* b = bias.empty() ? nullptr : bias.data();
   const std::int64_t panels = kernels::panel_count(weight.out_features), k = weight.in_features;
   const std::int64_t tasks = detail::task_count(in.rows * weight.out_features * k, (panels + 1) / 2);
-  if (tasks <= 1 || in.rows == 1) {  // one row needs no packing
+  if (in.rows == 1) {  // one row needs no packing
     return detail::split_range(tasks, panels, 2, [&](std::int64_t begin, std::int64_t end) {
       kt.matmul_packed(in.data, in.ld, weight.panels, out.data, out.ld, in.rows, weight.out_features, k, begin, end, b);
     });
   }
-  // The threads pack A once, together, instead of each packing all of it.
+  // A is packed once (by the threads together) rather than by each thread, block by block.
   Workspace::Scope scratch(current_workspace());
   const std::int64_t tile = kt.gemm_row_tile;
   const auto rows = scratch.take<float>({kernels::packed_gemm_rows_size(in.rows, k, tile)});

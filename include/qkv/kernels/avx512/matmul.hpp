@@ -34,6 +34,10 @@ inline constexpr int kTileRows = 24;  // 24 chain accumulators
 // than written, read back and written again (8% faster at 512x768x3072 than 512).
 inline constexpr std::int64_t kDepthBlock = 768;
 inline constexpr std::int64_t kRowBlock = 6 * kTileRows;  // 144: M = 128 is one block
+// A packed once for the whole product (matmul_prepacked) is read in blocks of up to 1152 rows
+// (3.4 MiB per 768-deep block: L3): the weights then pass through L2 once per 1152 rows rather
+// than per 144, 2-6% faster at M = 512 and 1024 than L2-sized blocks.
+inline constexpr std::int64_t kSharedRowBlock = 48 * kTileRows;
 static_assert(kDepthBlock % kSumBlock == 0);
 
 QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
@@ -145,7 +149,8 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
   const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
   // Row blocks of equal size (whole tiles): each block streams this thread's panels once, so
   // M = 128 takes one pass, not one of 120 rows and another of 8.
-  const std::int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
+  const std::int64_t row_block = prepacked ? kSharedRowBlock : kRowBlock;
+  const std::int64_t blocks = (m + row_block - 1) / row_block;
   const std::int64_t block_rows = ((m + blocks - 1) / blocks + kTileRows - 1) / kTileRows * kTileRows;
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
