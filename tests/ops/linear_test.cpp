@@ -1,5 +1,6 @@
 #include "qkv/ops/linear.hpp"
 
+#include "support/hf_case.hpp"
 #include "support/reference.hpp"
 
 namespace qkv {
@@ -43,6 +44,33 @@ TEST(Linear, RejectsMismatchedShapes) {
   Tensor<float> w2({4, 3}), bad_bias({3}), bad_y({2, 5});
   EXPECT_THROW(ops::linear(x, w2, bad_bias, y), Error);
   EXPECT_THROW(ops::linear(x, w2, {}, bad_y), Error);
+}
+
+// Side-by-side packing (attention's fused q|k|v): each part's outputs start on a panel, and the
+// product equals the parts' own products; mismatched parts are errors.
+TEST(Linear, WeightsPackedSideBySideGiveEachPartsOutputsAtItsPanel) {
+  const Tensor<float> a = test::pseudo_random({5, 24}, 1, 1.0f), b = test::pseudo_random({20, 24}, 2, 1.0f),
+                      x = test::pseudo_random({3, 24}, 3, 1.0f);
+  const Tensor<float> both = ops::pack_weights_side_by_side({a.view(), b.view()}, false);
+  const std::int64_t b_at = ops::packed_width(5);
+  ASSERT_EQ(b_at, 16);
+  Tensor<float> y({3, b_at + ops::packed_width(20)}), ya({3, 5}), yb({3, 20}), yb_part({3, 20});
+  ops::linear(x, ops::packed_view(both, y.dim(1)), {}, y);
+  ops::linear(x, a, {}, ya);
+  ops::linear(x, b, {}, yb);
+  ops::linear(x, ops::packed_part(both, b_at, 20), {}, yb_part);
+  for (std::int64_t i = 0; i < 3; ++i) {
+    for (std::int64_t j = 0; j < 5; ++j) EXPECT_NEAR(y(i, j), ya(i, j), 1e-5f);
+    for (std::int64_t j = 5; j < b_at; ++j) EXPECT_EQ(y(i, j), 0.0f);  // the gap: zero weights
+    for (std::int64_t j = 0; j < 20; ++j) {
+      EXPECT_NEAR(y(i, b_at + j), yb(i, j), 1e-5f);
+      EXPECT_EQ(y(i, b_at + j), yb_part(i, j));
+    }
+  }
+  const Tensor<float> narrow = test::pseudo_random({4, 23}, 4, 1.0f);
+  test::expect_error_mentions([&] { ops::pack_weights_side_by_side({a.view(), narrow.view()}, false); },
+                              {"[4, 23]", "24 inputs"});
+  test::expect_error_mentions([&] { ops::packed_part(both, 5, 20); }, {"column 5"});
 }
 
 }  // namespace

@@ -29,46 +29,35 @@ inline void pack_linear(nn::Linear& linear, WeightStore& store) {
 inline void pack_qkv(nn::MultiHeadAttention& a, const TensorView<const float> (&weights)[3],
                      const TensorView<const float> (&biases)[3], bool k_major, const std::string& name,
                      WeightStore& store) {
-  const std::int64_t in = k_major ? weights[0].dim(0) : weights[0].dim(1);
-  std::int64_t panels = 0;
+  std::int64_t outs[3], width = 0;
   bool any_bias = false;
   for (int i = 0; i < 3; ++i) {
-    panels += kernels::panel_count(k_major ? weights[i].dim(1) : weights[i].dim(0));
+    outs[i] = k_major ? weights[i].dim(1) : weights[i].dim(0);
+    width += ops::packed_width(outs[i]);
     any_bias = any_bias || !biases[i].empty();
   }
-  const Shape shape{panels, in, kernels::kPanelWidth};
-  const std::int64_t width = panels * kernels::kPanelWidth;
-  const bool shared = store.contains(name);
   TensorView<const float> fused, bias;
-  if (shared) {
-    fused = store.get(name, shape);
+  if (store.contains(name)) {  // layers that share their weights share the packed copy
+    fused = store.get(name, store.shape_of(name));
     if (any_bias) bias = store.get(name + "/bias", {width});
   } else {
-    Tensor<float> packed(shape);
-    Tensor<float> joined = any_bias ? Tensor<float>({width}) : Tensor<float>();  // zeros where a part has none
-    std::int64_t panel = 0;
-    for (int i = 0; i < 3; ++i) {
-      const auto w = weights[i];
-      const std::int64_t out = k_major ? w.dim(1) : w.dim(0);
-      kernels::pack_panels(w.data(), w.stride(0), out, in, k_major, packed.data() + panel * in * kernels::kPanelWidth);
-      if (!biases[i].empty()) std::copy_n(biases[i].data(), out, joined.data() + panel * kernels::kPanelWidth);
-      panel += kernels::panel_count(out);
+    fused = store.keep(name, ops::pack_weights_side_by_side({weights[0], weights[1], weights[2]}, k_major));
+    if (any_bias) {
+      Tensor<float> joined({width});  // zeros where a part has none
+      for (std::int64_t i = 0, at = 0; i < 3; at += ops::packed_width(outs[i]), ++i)
+        if (!biases[i].empty()) std::copy_n(biases[i].data(), outs[i], joined.data() + at);
+      bias = store.keep(name + "/bias", std::move(joined));
     }
-    fused = store.keep(name, std::move(packed));
-    if (any_bias) bias = store.keep(name + "/bias", std::move(joined));
   }
   a.qkv_proj = nn::Linear();
   a.qkv_proj.packed = ops::packed_view(fused, width);
   a.qkv_proj.bias = bias;
   nn::Linear* parts[] = {&a.q_proj, &a.k_proj, &a.v_proj};
-  std::int64_t panel = 0;
-  for (int i = 0; i < 3; ++i) {
-    const std::int64_t out = k_major ? weights[i].dim(1) : weights[i].dim(0), count = kernels::panel_count(out);
+  for (std::int64_t i = 0, at = 0; i < 3; at += ops::packed_width(outs[i]), ++i) {
     parts[i]->weight = {};
-    parts[i]->packed = ops::packed_view(fused.narrow(0, panel, count), out);
+    parts[i]->packed = ops::packed_part(fused, at, outs[i]);
     parts[i]->bias = biases[i];
     store.release(weights[i]);
-    panel += count;
   }
 }
 

@@ -157,9 +157,8 @@ struct MultiHeadAttention {
     const std::int64_t batch = x.dim(0), length = x.dim(1);
     const std::int64_t qw = q_proj.out_features(), kw = k_proj.out_features(), vw = v_proj.out_features();
     if (!qkv_proj.empty()) {
-      const std::int64_t k_at = kernels::panel_count(qw) * kernels::kPanelWidth;
-      const std::int64_t v_at = k_at + kernels::panel_count(kw) * kernels::kPanelWidth;
-      const std::int64_t width = v_at + kernels::panel_count(vw) * kernels::kPanelWidth;
+      const std::int64_t k_at = ops::packed_width(qw), v_at = k_at + ops::packed_width(kw);
+      const std::int64_t width = v_at + ops::packed_width(vw);
       if (qkv_proj.out_features() != width)
         fail("multi-head attention: fused q|k|v projection has ", qkv_proj.out_features(), " outputs, expected ", width);
       const auto all = scratch.take<float>({batch, length, width});

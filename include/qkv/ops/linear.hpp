@@ -4,6 +4,7 @@
 // over the thread pool; every element is computed by the same code whatever the split, so results
 // do not depend on the thread count.
 #include <algorithm>
+#include <vector>
 
 #include "qkv/core/thread_pool.hpp"
 #include "qkv/core/workspace.hpp"
@@ -37,6 +38,42 @@ inline PackedWeights packed_view(TensorView<const float> panels, std::int64_t ou
   if (panels.rank() != 3 || panels.dim(0) != kernels::panel_count(out_features) || panels.dim(2) != kernels::kPanelWidth)
     fail("packed weight ", panels.shape(), " does not hold ", out_features, " output features");
   return {panels.data(), out_features, panels.dim(1)};
+}
+
+// Output columns the panels of a weight with out_features outputs span: whole panels of 16.
+inline std::int64_t packed_width(std::int64_t out_features) {
+  return kernels::panel_count(out_features) * kernels::kPanelWidth;
+}
+
+// Weights [out_i, in] (with k_major [in, out_i]) packed one after another into one weight: weight
+// i's panels start at output column sum_{j < i} packed_width(out_j), so one product gives all of
+// their outputs side by side (the gaps are zero weights).
+inline Tensor<float> pack_weights_side_by_side(const std::vector<TensorView<const float>>& weights, bool k_major) {
+  if (weights.empty()) fail("pack_weights_side_by_side: no weights");
+  const std::int64_t in = k_major ? weights[0].dim(0) : weights[0].dim(1);
+  std::int64_t panels = 0;
+  for (const auto& weight : weights) {
+    if (weight.rank() != 2 || (k_major ? weight.dim(0) : weight.dim(1)) != in)
+      fail("pack_weights_side_by_side: weight ", weight.shape(), " does not take ", in, " inputs");
+    panels += kernels::panel_count(k_major ? weight.dim(1) : weight.dim(0));
+  }
+  Tensor<float> packed({panels, in, kernels::kPanelWidth});
+  std::int64_t panel = 0;
+  for (const auto& weight : weights) {
+    const auto w = rows_of(weight, "pack_weights_side_by_side");
+    const std::int64_t out = k_major ? w.cols : w.rows;
+    kernels::pack_panels(w.data, w.ld, out, in, k_major, packed.data() + panel * in * kernels::kPanelWidth);
+    panel += kernels::panel_count(out);
+  }
+  return packed;
+}
+
+// The part of packed weights whose out_features outputs start at output column first_column (a
+// multiple of 16: where pack_weights_side_by_side put it).
+inline PackedWeights packed_part(TensorView<const float> panels, std::int64_t first_column, std::int64_t out_features) {
+  if (first_column % kernels::kPanelWidth != 0) fail("packed_part: column ", first_column, " does not start a panel");
+  return packed_view(panels.narrow(0, first_column / kernels::kPanelWidth, kernels::panel_count(out_features)),
+                     out_features);
 }
 
 namespace detail {
