@@ -32,9 +32,20 @@ inline void pack_panels(const float* w, std::int64_t ldw, std::int64_t n, std::i
   }
 }
 
+// m rows rounded up to whole tiles of `tile` rows.
+inline std::int64_t whole_tiles(std::int64_t m, std::int64_t tile) { return (m + tile - 1) / tile * tile; }
+
+// The rows of each block when m rows are cut into the fewest blocks of at most `limit` rows (a
+// multiple of `tile`), all of whole tiles and about the same size: each block streams a thread's
+// panels once, so M = 128 takes one pass, not one of 120 rows and another of 8.
+inline std::int64_t equal_row_blocks(std::int64_t m, std::int64_t limit, std::int64_t tile) {
+  const std::int64_t blocks = (m + limit - 1) / limit;
+  return whole_tiles((m + blocks - 1) / blocks, tile);
+}
+
 // Floats in KernelTable::pack_gemm_rows' layout of m rows of k: rows rounded up to whole tiles.
 inline std::int64_t packed_gemm_rows_size(std::int64_t m, std::int64_t k, std::int64_t row_tile) {
-  return (m + row_tile - 1) / row_tile * row_tile * k;
+  return whole_tiles(m, row_tile) * k;
 }
 
 // c[m, columns of panels [panel_begin, panel_end)] for k = 0: an empty sum, so bias or zero.

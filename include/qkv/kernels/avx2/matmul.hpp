@@ -88,11 +88,8 @@ QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const 
                                         std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
   float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
-  const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
-  // Row blocks of equal size (whole tiles): each block streams this thread's panels once, so
-  // M = 128 takes one pass, not one of 120 rows and another of 8.
-  const std::int64_t blocks = (m + kRowBlock - 1) / kRowBlock;
-  const std::int64_t block_rows = ((m + blocks - 1) / blocks + kTileRows - 1) / kTileRows * kTileRows;
+  const std::int64_t padded_rows = whole_tiles(m, kTileRows);
+  const std::int64_t block_rows = equal_row_blocks(m, kRowBlock, kTileRows);
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
     for (std::int64_t ib = 0; ib < m; ib += block_rows) {

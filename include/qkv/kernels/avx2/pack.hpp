@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "qkv/kernels/packing.hpp"
 #include "qkv/kernels/x86.hpp"
 
 #if QKV_X86_KERNELS
@@ -46,7 +47,7 @@ QKV_TARGET_AVX2 inline void pack_row_tiles(const float* a, std::int64_t lda, std
 QKV_TARGET_AVX2 inline void pack_gemm_rows(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k,
                                            std::int64_t row_begin, std::int64_t row_end, std::int64_t tile_rows,
                                            std::int64_t depth_block, float* out) {
-  const std::int64_t padded_rows = (m + tile_rows - 1) / tile_rows * tile_rows;
+  const std::int64_t padded_rows = whole_tiles(m, tile_rows);
   for (std::int64_t kd = 0; kd < k; kd += depth_block) {
     const std::int64_t depth = std::min(depth_block, k - kd);
     pack_row_tiles(a + row_begin * lda + kd, lda, row_end - row_begin, depth, tile_rows,

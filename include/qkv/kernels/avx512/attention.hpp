@@ -74,45 +74,6 @@ QKV_TARGET_AVX512 inline __m512 dot_tile(const float* q, const float* k, std::in
   return lane_sums(acc);
 }
 
-// The scores of two query rows against the same 16 keys, each key load shared by both rows: 8 keys
-// at a time in 16 accumulators [a . k_0..7, b . k_0..7]. Every (row, key) dot product is the same
-// chain of FMAs and the same lane_sums tree (it treats every input vector alike) as in dot_tile,
-// so a row's scores have the same bits whether or not it is paired.
-QKV_TARGET_AVX512 inline void dot_tile2(const float* qa, const float* qb, const float* k, std::int64_t ldk,
-                                        std::int64_t valid, std::int64_t d, __m512& sa, __m512& sb) {
-  __m512 half[2];
-  for (int h = 0; h < 2; ++h) {
-    const float* rows[8];
-    for (std::int64_t j = 0; j < 8; ++j) rows[j] = k + (8 * h + j < valid ? 8 * h + j : 0) * ldk;
-    __m512 acc[16];
-#pragma GCC unroll 16
-    for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
-    std::int64_t p = 0;
-    for (; p + 16 <= d; p += 16) {
-      const __m512 a = _mm512_loadu_ps(qa + p), b = _mm512_loadu_ps(qb + p);
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        const __m512 kv = _mm512_loadu_ps(rows[j] + p);
-        acc[j] = _mm512_fmadd_ps(a, kv, acc[j]);
-        acc[8 + j] = _mm512_fmadd_ps(b, kv, acc[8 + j]);
-      }
-    }
-    if (p < d) {
-      const __mmask16 m = detail::tail_mask(d - p);
-      const __m512 a = _mm512_maskz_loadu_ps(m, qa + p), b = _mm512_maskz_loadu_ps(m, qb + p);
-#pragma GCC unroll 8
-      for (int j = 0; j < 8; ++j) {
-        const __m512 kv = _mm512_maskz_loadu_ps(m, rows[j] + p);
-        acc[j] = _mm512_fmadd_ps(a, kv, acc[j]);
-        acc[8 + j] = _mm512_fmadd_ps(b, kv, acc[8 + j]);
-      }
-    }
-    half[h] = lane_sums(acc);  // lanes 0..7: row a, keys 8h..8h+7; lanes 8..15: row b
-  }
-  sa = _mm512_shuffle_f32x4(half[0], half[1], _MM_SHUFFLE(1, 0, 1, 0));
-  sb = _mm512_shuffle_f32x4(half[0], half[1], _MM_SHUFFLE(3, 2, 3, 2));
-}
-
 // The scores of four query rows against the same 16 keys: 4 keys at a time in 16 accumulators
 // [row r . key q at r * 4 + q], so each key load feeds 4 rows and each query load 4 keys. Every
 // (row, key) product is the chain of dot_tile and goes through the same lane_sums tree, so the
@@ -265,20 +226,15 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
         if (mask.blocked) live[r] &= __mmask16(~nonzero_bytes(mask.blocked + (i0 + r) * mask.ld_blocked + j0, in_k));
         if (live[r]) todo[count++] = r;
       }
-      // Scores four rows at a time (then two, then one), then each row's softmax step.
+      // Scores four rows at a time (the rest one by one), then each row's softmax step.
       __m512 s[kQueryTile];
-      for (std::int64_t t = 0; t < count;) {
+      std::int64_t t = 0;
+      for (; t + 4 <= count; t += 4) {
         const float* qs[4];
-        const std::int64_t group = count - t >= 4 ? 4 : count - t >= 2 ? 2 : 1;
-        for (std::int64_t u = 0; u < group; ++u) qs[u] = q + (i0 + todo[t + u]) * ldq;
-        if (group == 4)
-          dot_tile4(qs, kt, ldk, valid, d, s + t);
-        else if (group == 2)
-          dot_tile2(qs[0], qs[1], kt, ldk, valid, d, s[t], s[t + 1]);
-        else
-          s[t] = dot_tile(qs[0], kt, ldk, valid, d);
-        t += group;
+        for (std::int64_t u = 0; u < 4; ++u) qs[u] = q + (i0 + todo[t + u]) * ldq;
+        dot_tile4(qs, kt, ldk, valid, d, s + t);
       }
+      for (; t < count; ++t) s[t] = dot_tile(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d);
       std::int64_t stepped = 0;
       for (std::int64_t t = 0; t < count; ++t) {
         const std::int64_t r = todo[t], i = i0 + r;

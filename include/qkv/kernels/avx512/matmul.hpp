@@ -146,12 +146,8 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
   if (m == 1 && !prepacked && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
     return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
   float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
-  const std::int64_t padded_rows = (m + kTileRows - 1) / kTileRows * kTileRows;
-  // Row blocks of equal size (whole tiles): each block streams this thread's panels once, so
-  // M = 128 takes one pass, not one of 120 rows and another of 8.
-  const std::int64_t row_block = prepacked ? kSharedRowBlock : kRowBlock;
-  const std::int64_t blocks = (m + row_block - 1) / row_block;
-  const std::int64_t block_rows = ((m + blocks - 1) / blocks + kTileRows - 1) / kTileRows * kTileRows;
+  const std::int64_t padded_rows = whole_tiles(m, kTileRows);
+  const std::int64_t block_rows = equal_row_blocks(m, prepacked ? kSharedRowBlock : kRowBlock, kTileRows);
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
     for (std::int64_t ib = 0; ib < m; ib += block_rows) {
