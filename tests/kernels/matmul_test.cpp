@@ -143,6 +143,12 @@ TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAO
                             std::min(p + 3, kernels::panel_count(n)), bias.data);
       EXPECT_EQ(0, std::memcmp(all.data(), prepacked.data(), sizeof(float) * all.size())) << isa_name(isa) << " prepacked";
       kt.matmul_nt(a.data, a.ld, w.data, w.ld, nt_all.data(), n, m, n, k, bias.data);
+      // nt's tiles take columns a quarter of the call's width apart: other splits, other tiles.
+      std::vector<float> nt_split(std::size_t(m * n));
+      for (std::int64_t j = 0; j < n; j += 7)
+        kt.matmul_nt(a.data, a.ld, w.data + j * w.ld, w.ld, nt_split.data() + j, n, m, std::min<std::int64_t>(7, n - j), k,
+                     bias.data + j);
+      EXPECT_EQ(0, std::memcmp(nt_all.data(), nt_split.data(), sizeof(float) * nt_all.size())) << isa_name(isa) << " nt";
       for (std::int64_t i : {std::int64_t(0), std::int64_t(13), m / 2 + 1, m - 1}) {
         std::vector<float> one(static_cast<std::size_t>(n)), nt_one(static_cast<std::size_t>(n));
         kt.matmul_packed(a.data + i * a.ld, a.ld, packed.data, one.data(), n, 1, n, k, 0, kernels::panel_count(n),

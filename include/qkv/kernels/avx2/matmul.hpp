@@ -146,10 +146,11 @@ QKV_TARGET_AVX2 inline float reduce_lanes(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(s4, _mm_movehdup_ps(s4)));
 }
 
-// c[R, C] = a[R, k] . b[C, k] (+ bias[C]); lane l accumulates k = l, l + 8, ...
+// c[R, C] = a[R, k] . b[C, k] (+ bias[C]) for the C columns j, j + step, ... (b, c and bias point
+// at column j); lane l accumulates k = l, l + 8, ...
 template <int R, int C>
-QKV_TARGET_AVX2 inline void dot_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, std::int64_t k,
-                                     float* c, std::int64_t ldc, const float* bias) {
+QKV_TARGET_AVX2 inline void dot_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                     std::int64_t step, std::int64_t k, float* c, std::int64_t ldc, const float* bias) {
   __m256 acc[R][C];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -163,7 +164,8 @@ QKV_TARGET_AVX2 inline void dot_tile(const float* a, std::int64_t lda, const flo
     for (int r = 0; r < R; ++r) x[r] = full ? _mm256_loadu_ps(a + r * lda + p) : _mm256_maskload_ps(a + r * lda + p, mask);
 #pragma GCC unroll 4
     for (int q = 0; q < C; ++q) {
-      const __m256 w = full ? _mm256_loadu_ps(b + q * ldb + p) : _mm256_maskload_ps(b + q * ldb + p, mask);
+      const float* w_row = b + q * step * ldb + p;
+      const __m256 w = full ? _mm256_loadu_ps(w_row) : _mm256_maskload_ps(w_row, mask);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[r][q] = _mm256_fmadd_ps(x[r], w, acc[r][q]);
     }
@@ -173,36 +175,30 @@ QKV_TARGET_AVX2 inline void dot_tile(const float* a, std::int64_t lda, const flo
 #pragma GCC unroll 4
     for (int q = 0; q < C; ++q) {
       const float s = reduce_lanes(acc[r][q]);
-      c[r * ldc + q] = bias ? s + bias[q] : s;
+      c[r * ldc + q * step] = bias ? s + bias[q * step] : s;
     }
 }
 
-template <int R>
-QKV_TARGET_AVX2 inline void dot_tile_columns(int columns, const float* a, std::int64_t lda, const float* b,
-                                             std::int64_t ldb, std::int64_t k, float* c, std::int64_t ldc,
-                                             const float* bias) {
-  switch (columns) {
-    case 1: return dot_tile<R, 1>(a, lda, b, ldb, k, c, ldc, bias);
-    case 2: return dot_tile<R, 2>(a, lda, b, ldb, k, c, ldc, bias);
-    case 3: return dot_tile<R, 3>(a, lda, b, ldb, k, c, ldc, bias);
-    default: return dot_tile<R, 4>(a, lda, b, ldb, k, c, ldc, bias);
-  }
+// Every row of a, two at a time, against the C columns of b at j, j + step, ...
+template <int C>
+QKV_TARGET_AVX2 inline void dot_columns(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                        std::int64_t step, std::int64_t k, float* c, std::int64_t ldc, std::int64_t m,
+                                        const float* bias) {
+  std::int64_t i = 0;
+  for (; i + 2 <= m; i += 2) dot_tile<2, C>(a + i * lda, lda, b, ldb, step, k, c + i * ldc, ldc, bias);
+  if (i < m) dot_tile<1, C>(a + i * lda, lda, b, ldb, step, k, c + i * ldc, ldc, bias);
 }
 
+// Tiles of 4 columns a quarter of n apart, as in the AVX-512 version: one row of a reads b as 4
+// long sequential streams.
 QKV_TARGET_AVX2 inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                                       std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
                                       const float* bias) {
-  for (std::int64_t j = 0; j < n; j += 4) {
-    const int columns = int(std::min<std::int64_t>(4, n - j));
-    const float* bj = b + j * ldb;
-    const float* bias_j = bias ? bias + j : nullptr;
-    for (std::int64_t i = 0; i < m; i += 2) {
-      if (m - i >= 2)
-        dot_tile_columns<2>(columns, a + i * lda, lda, bj, ldb, k, c + i * ldc + j, ldc, bias_j);
-      else
-        dot_tile_columns<1>(columns, a + i * lda, lda, bj, ldb, k, c + i * ldc + j, ldc, bias_j);
-    }
-  }
+  const std::int64_t step = n / 4;
+  for (std::int64_t j = 0; j < step; ++j)
+    dot_columns<4>(a, lda, b + j * ldb, ldb, step, k, c + j, ldc, m, bias ? bias + j : nullptr);
+  for (std::int64_t j = 4 * step; j < n; ++j)
+    dot_columns<1>(a, lda, b + j * ldb, ldb, 1, k, c + j, ldc, m, bias ? bias + j : nullptr);
 }
 
 }  // namespace qkv::kernels::avx2

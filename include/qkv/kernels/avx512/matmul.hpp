@@ -198,10 +198,12 @@ QKV_TARGET_AVX512 inline float reduce_lanes(__m512 v) {
   return _mm512_cvtss_f32(v);
 }
 
-// c[R, C] = a[R, k] . b[C, k] (+ bias[C]): each output accumulates lane l over k = l, l + 16, ...
+// c[R, C] = a[R, k] . b[C, k] (+ bias[C]) for the C columns j, j + step, j + 2 step, ... (b, c and
+// bias point at column j): each output accumulates lane l over k = l, l + 16, ...
 template <int R, int C>
 QKV_TARGET_AVX512 inline void dot_tile(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
-                                       std::int64_t k, float* c, std::int64_t ldc, const float* bias) {
+                                       std::int64_t step, std::int64_t k, float* c, std::int64_t ldc,
+                                       const float* bias) {
   __m512 acc[R][C];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
@@ -214,7 +216,7 @@ QKV_TARGET_AVX512 inline void dot_tile(const float* a, std::int64_t lda, const f
     for (int r = 0; r < R; ++r) x[r] = _mm512_maskz_loadu_ps(mask, a + r * lda + p);
 #pragma GCC unroll 4
     for (int q = 0; q < C; ++q) {
-      const __m512 w = _mm512_maskz_loadu_ps(mask, b + q * ldb + p);
+      const __m512 w = _mm512_maskz_loadu_ps(mask, b + q * step * ldb + p);
 #pragma GCC unroll 4
       for (int r = 0; r < R; ++r) acc[r][q] = _mm512_fmadd_ps(x[r], w, acc[r][q]);
     }
@@ -224,40 +226,39 @@ QKV_TARGET_AVX512 inline void dot_tile(const float* a, std::int64_t lda, const f
 #pragma GCC unroll 4
     for (int q = 0; q < C; ++q) {
       const float s = reduce_lanes(acc[r][q]);
-      c[r * ldc + q] = bias ? s + bias[q] : s;
+      c[r * ldc + q * step] = bias ? s + bias[q * step] : s;
     }
 }
 
-template <int R>
-QKV_TARGET_AVX512 inline void dot_tile_columns(int columns, const float* a, std::int64_t lda, const float* b,
-                                               std::int64_t ldb, std::int64_t k, float* c, std::int64_t ldc,
-                                               const float* bias) {
-  switch (columns) {
-    case 1: return dot_tile<R, 1>(a, lda, b, ldb, k, c, ldc, bias);
-    case 2: return dot_tile<R, 2>(a, lda, b, ldb, k, c, ldc, bias);
-    case 3: return dot_tile<R, 3>(a, lda, b, ldb, k, c, ldc, bias);
-    default: return dot_tile<R, 4>(a, lda, b, ldb, k, c, ldc, bias);
+// Every row of a against the C columns of b at j, j + step, ... (which stay in L1 meanwhile).
+template <int C>
+QKV_TARGET_AVX512 inline void dot_columns(const float* a, std::int64_t lda, const float* b, std::int64_t ldb,
+                                          std::int64_t step, std::int64_t k, float* c, std::int64_t ldc,
+                                          std::int64_t m, const float* bias) {
+  for (std::int64_t i = 0; i < m; i += 4) {
+    const float* ai = a + i * lda;
+    float* ci = c + i * ldc;
+    switch (std::min<std::int64_t>(4, m - i)) {
+      case 1: dot_tile<1, C>(ai, lda, b, ldb, step, k, ci, ldc, bias); break;
+      case 2: dot_tile<2, C>(ai, lda, b, ldb, step, k, ci, ldc, bias); break;
+      case 3: dot_tile<3, C>(ai, lda, b, ldb, step, k, ci, ldc, bias); break;
+      default: dot_tile<4, C>(ai, lda, b, ldb, step, k, ci, ldc, bias); break;
+    }
   }
 }
 
+// A tile's 4 columns lie a quarter of n apart rather than side by side: a single row of a (the
+// LM head at decode) then reads b as 4 long sequential streams, which the hardware prefetchers
+// keep up with, instead of runs of 4 adjacent rows that restart every 4 rows: 25 -> 34 GB/s on
+// GPT-2's 154 MB LM head with 2 threads. Each output's sum is the same either way.
 QKV_TARGET_AVX512 inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                                         std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
                                         const float* bias) {
-  for (std::int64_t j = 0; j < n; j += 4) {  // 4 rows of b stay in L1 while every row of a passes
-    const int columns = int(std::min<std::int64_t>(4, n - j));
-    const float* bj = b + j * ldb;
-    const float* bias_j = bias ? bias + j : nullptr;
-    for (std::int64_t i = 0; i < m; i += 4) {
-      const float* ai = a + i * lda;
-      float* ci = c + i * ldc + j;
-      switch (std::min<std::int64_t>(4, m - i)) {
-        case 1: dot_tile_columns<1>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
-        case 2: dot_tile_columns<2>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
-        case 3: dot_tile_columns<3>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
-        default: dot_tile_columns<4>(columns, ai, lda, bj, ldb, k, ci, ldc, bias_j); break;
-      }
-    }
-  }
+  const std::int64_t step = n / 4;
+  for (std::int64_t j = 0; j < step; ++j)
+    dot_columns<4>(a, lda, b + j * ldb, ldb, step, k, c + j, ldc, m, bias ? bias + j : nullptr);
+  for (std::int64_t j = 4 * step; j < n; ++j)
+    dot_columns<1>(a, lda, b + j * ldb, ldb, 1, k, c + j, ldc, m, bias ? bias + j : nullptr);
 }
 
 }  // namespace qkv::kernels::avx512
