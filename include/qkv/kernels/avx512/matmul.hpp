@@ -249,7 +249,7 @@ QKV_TARGET_AVX512 inline void dot_columns(const float* a, std::int64_t lda, cons
 
 // A tile's 4 columns lie a quarter of n apart rather than side by side: a single row of a (the
 // LM head at decode) then reads b as 4 long sequential streams, which the hardware prefetchers
-// keep up with, instead of runs of 4 adjacent rows that restart every 4 rows: 25 -> 34 GB/s on
+// keep up with, instead of runs of 4 adjacent rows that restart every 4 rows: 25 -> 33 GB/s on
 // GPT-2's 154 MB LM head with 2 threads. Each output's sum is the same either way.
 QKV_TARGET_AVX512 inline void matmul_nt(const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float* c,
                                         std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
