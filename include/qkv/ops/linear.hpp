@@ -1,8 +1,8 @@
 #pragma once
 // y = x W^T + b, with W in PyTorch's nn.Linear layout [out_features, in_features], either as a
-// plain view or packed once into the GEMM's panels (PackedWeights). The output columns are split
-// over the thread pool; every element is computed by the same code whatever the split, so results
-// do not depend on the thread count.
+// plain view or packed once into the GEMM's panels (PackedWeights). The output (its rows when
+// there are enough, else its columns) is split over the thread pool; every element is computed by
+// the same code whatever the split, so results do not depend on the thread count.
 #include <algorithm>
 #include <vector>
 
@@ -80,6 +80,9 @@ namespace detail {
 // Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
 inline constexpr std::int64_t kParallelWork = 1 << 16;
 
+// Fewest rows a thread takes when a packed product splits its rows (below, it splits columns).
+inline constexpr std::int64_t kRowsPerTask = 16;
+
 // How many tasks share `work` multiply-adds over `units` independent parts.
 inline std::int64_t task_count(std::int64_t work, std::int64_t units) {
   return work < kParallelWork ? 1 : std::min<std::int64_t>(current_thread_pool().size(), units);
@@ -140,7 +143,18 @@ inline void linear(TensorView<const float> x, const PackedWeights& weight, Tenso
   const auto& kt = kernels::active();
   const float* b = bias.empty() ? nullptr : bias.data();
   const std::int64_t panels = kernels::panel_count(weight.out_features), k = weight.in_features;
-  const std::int64_t tasks = detail::task_count(in.rows * weight.out_features * k, (panels + 1) / 2);
+  const std::int64_t work = in.rows * weight.out_features * k;
+  // With enough rows each thread takes its own rows, packs them itself and streams all the panels
+  // (shared in L3): no packed rows cross cores and it is one parallel region, not two. 2-7% faster
+  // than splitting columns at M = 32..128 on 2 threads; the same at M = 512.
+  const std::int64_t row_tasks = detail::task_count(work, in.rows / detail::kRowsPerTask);
+  if (row_tasks > 1) {
+    return detail::split_range(row_tasks, in.rows, 8, [&](std::int64_t begin, std::int64_t end) {
+      kt.matmul_packed(in.data + begin * in.ld, in.ld, weight.panels, out.data + begin * out.ld, out.ld, end - begin,
+                       weight.out_features, k, 0, panels, b);
+    });
+  }
+  const std::int64_t tasks = detail::task_count(work, (panels + 1) / 2);
   if (in.rows == 1) {  // one row needs no packing
     return detail::split_range(tasks, panels, 2, [&](std::int64_t begin, std::int64_t end) {
       kt.matmul_packed(in.data, in.ld, weight.panels, out.data, out.ld, in.rows, weight.out_features, k, begin, end, b);

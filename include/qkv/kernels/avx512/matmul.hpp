@@ -46,10 +46,12 @@ QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
 
 // C[R, 16] = (C +) A[R, kc] B[kc, 16]: A packed by pack_row_tiles (element (r, p) at a[p * kTileRows + r]),
 // B with row stride ldb, columns masked by m. Each run of kSumBlock k values is one FMA chain
-// from zero, added to a running total.
+// from zero, added to a running total. `next` (or null): the next panel (same layout), fetched a
+// line per k meanwhile.
 template <int R>
 QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::int64_t ldb, std::int64_t kc, float* c,
-                                         std::int64_t ldc, __mmask16 m, bool accumulate, const float* bias) {
+                                         std::int64_t ldc, __mmask16 m, bool accumulate, const float* bias,
+                                         const float* next) {
   // The running totals live in L1, not in registers, so that R = 24 registers can hold chains.
   alignas(64) float total[R][kPanelWidth] = {};
   for (std::int64_t q = 0; q < kc; q += kSumBlock) {
@@ -59,6 +61,7 @@ QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::in
     for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_ps();
     for (std::int64_t p = q; p < end; ++p) {
       const __m512 x = _mm512_maskz_loadu_ps(m, b + p * ldb);
+      if (next) _mm_prefetch(reinterpret_cast<const char*>(next + p * ldb), _MM_HINT_T0);
 #pragma GCC unroll 32
       for (int r = 0; r < R; ++r) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * kTileRows + r]), x, sum[r]);
     }
@@ -77,11 +80,11 @@ QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::in
 template <int R = kTileRows>
 QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const float* b, std::int64_t ldb,
                                               std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m,
-                                              bool accumulate, const float* bias) {
+                                              bool accumulate, const float* bias, const float* next) {
   if constexpr (R > 1) {
-    if (rows < R) return panel_tile_rows<R - 1>(rows, a, b, ldb, kc, c, ldc, m, accumulate, bias);
+    if (rows < R) return panel_tile_rows<R - 1>(rows, a, b, ldb, kc, c, ldc, m, accumulate, bias, next);
   }
-  panel_tile<R>(a, b, ldb, kc, c, ldc, m, accumulate, bias);
+  panel_tile<R>(a, b, ldb, kc, c, ldc, m, accumulate, bias, next);
 }
 
 // One row of A against P packed panels starting at column j (decode, M = 1): a tile of one row
@@ -145,6 +148,7 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
   if (m == 1 && !prepacked && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
     return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
+  const bool packed = ldb == kPanelWidth && panel_stride == k * kPanelWidth;  // not attention's V
   float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
   const std::int64_t padded_rows = whole_tiles(m, kTileRows);
   const std::int64_t block_rows = equal_row_blocks(m, prepacked ? kSharedRowBlock : kRowBlock, kTileRows);
@@ -157,10 +161,14 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
       for (std::int64_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t j = p * kPanelWidth;
         const float* bp = b + p * panel_stride + kd * ldb;
+        // The first row tile of a panel reads its weights from L3 or DRAM and, despite the
+        // hardware prefetchers, waited for them: it fetches the next panel's block meanwhile, a
+        // line per k (3-10% faster at M <= 128; K = 3072 has panel blocks 192 KiB apart).
+        const float* next = packed && p + 1 < panel_end ? bp + panel_stride : nullptr;
         for (std::int64_t i = 0; i < rows; i += kTileRows)
           panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), packed_a + i * depth, bp, ldb, depth,
                           c + (ib + i) * ldc + j, ldc, lane_mask(n - j), kd > 0,
-                          kd + depth == k && bias ? bias + j : nullptr);
+                          kd + depth == k && bias ? bias + j : nullptr, i == 0 ? next : nullptr);
       }
     }
   }
