@@ -122,7 +122,8 @@ TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAO
   std::mt19937 rng(5);
   for (Isa isa : usable_isas())
     for (auto [m, k] : {std::pair<std::int64_t, std::int64_t>{37, 100}, {37, 777}, {37, 1600}, {300, 777}}) {
-      // one, two and three k blocks of the fast GEMMs; M = 300: three blocks of rows
+      // one, two and three k blocks of the fast GEMMs; M = 300: three blocks of rows (and, on
+      // AVX-512, 16-row micro-tiles where M = 37 has 24-row ones)
       const auto& kt = *kernels::table_for(isa);
       const std::int64_t n = 100;
       Matrix a(m, k, 0, rng), w(n, k, 0, rng), bias(1, n, 0, rng);
@@ -134,10 +135,11 @@ TEST(Matmul, EachElementIsBitwiseIndependentOfMAndOfTheColumnSplitAndOfPackingAO
                          std::min(p + 3, kernels::panel_count(n)), bias.data);
       EXPECT_EQ(0, std::memcmp(all.data(), split.data(), sizeof(float) * all.size())) << isa_name(isa);
       // A packed once in pieces of row tiles (as threads do), then the same column split.
-      std::vector<float> rows(std::size_t(kernels::packed_gemm_rows_size(m, k, kt.gemm_row_tile)));
+      const std::int64_t tile = kt.gemm_row_tile(m);
+      std::vector<float> rows(std::size_t(kernels::packed_gemm_rows_size(m, k, tile)));
       std::vector<float> prepacked(std::size_t(m * n));
-      for (std::int64_t r = 0; r < m; r += 2 * kt.gemm_row_tile)
-        kt.pack_gemm_rows(a.data, a.ld, m, k, r, std::min(m, r + 2 * kt.gemm_row_tile), rows.data());
+      for (std::int64_t r = 0; r < m; r += 2 * tile)
+        kt.pack_gemm_rows(a.data, a.ld, m, k, r, std::min(m, r + 2 * tile), rows.data());
       for (std::int64_t p = 0; p < kernels::panel_count(n); p += 3)
         kt.matmul_prepacked(rows.data(), packed.data, prepacked.data(), n, m, n, k, p,
                             std::min(p + 3, kernels::panel_count(n)), bias.data);
@@ -171,8 +173,9 @@ TEST(Matmul, PrepackedMatchesPackedAcrossRowAndDepthBlocks) {
     const std::int64_t m = 1200, n = 20, k = 777;
     Matrix a(m, k, 3, rng), w(n, k, 0, rng), bias(1, n, 0, rng);
     const Packed packed(w, false, n, k);
-    std::vector<float> rows(std::size_t(kernels::packed_gemm_rows_size(m, k, kt.gemm_row_tile)));
-    const std::int64_t half = (m / 2 + kt.gemm_row_tile - 1) / kt.gemm_row_tile * kt.gemm_row_tile;
+    const std::int64_t tile = kt.gemm_row_tile(m);
+    std::vector<float> rows(std::size_t(kernels::packed_gemm_rows_size(m, k, tile)));
+    const std::int64_t half = (m / 2 + tile - 1) / tile * tile;
     kt.pack_gemm_rows(a.data, a.ld, m, k, 0, half, rows.data());
     kt.pack_gemm_rows(a.data, a.ld, m, k, half, m, rows.data());
     std::vector<float> expected(std::size_t(m * n)), got(std::size_t(m * n));

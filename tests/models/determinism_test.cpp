@@ -54,8 +54,8 @@ std::vector<std::int64_t> random_ids(std::int64_t n, std::int64_t vocab, unsigne
   return ids;
 }
 
-// 20 rows split the output's columns over the threads (too few rows for each to take its own);
-// 70 rows split the rows, over 2, 3 and 4 threads.
+// 9 and 20 rows split the output's columns over the threads (too few rows for each to take its
+// own; 9 are packed by every thread, 20 once for all); 70 rows split the rows, over 2, 3 and 4.
 TEST(Determinism, LinearIsBitwiseTheSameForAnyThreadCount) {
   std::mt19937 rng(1);
   std::normal_distribution<float> normal;
@@ -63,7 +63,7 @@ TEST(Determinism, LinearIsBitwiseTheSameForAnyThreadCount) {
   for (auto* t : {&w, &bias})
     for (std::int64_t i = 0; i < t->numel(); ++i) t->data()[i] = normal(rng);
   const Tensor<float> panels = ops::pack_weight(w);
-  for (std::int64_t rows : {20, 70}) {
+  for (std::int64_t rows : {9, 20, 70}) {
     Tensor<float> x({rows, 300});
     for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
     test::for_each_isa([&](Isa isa) {

@@ -206,7 +206,9 @@ inline void rotary_rows(float* x, std::int64_t ldx, const float* cos, std::int64
   }
 }
 
-inline const KernelTable kTable = {matmul_nt,       matmul_packed,  1,         pack_gemm_rows,
+inline std::int64_t row_tile(std::int64_t) { return 1; }  // pack_gemm_rows keeps rows as they are
+
+inline const KernelTable kTable = {matmul_nt,       matmul_packed,  row_tile,  pack_gemm_rows,
                                    matmul_prepacked, matmul_nn,     softmax_rows, layer_norm_rows,
                                    rms_norm_rows,    activate,      activate_gated, add,
                                    attention,        rotary_rows};

@@ -49,10 +49,10 @@ struct KernelTable {
                         const float* bias);
   // The same product in two steps, so that threads splitting the columns share one packed copy of
   // A instead of each packing all of it: pack_gemm_rows writes rows [row_begin, row_end) of a
-  // [m, k] (row_begin a multiple of gemm_row_tile) into their place in a layout of
-  // packed_gemm_rows_size(m, k, gemm_row_tile) floats that only matmul_prepacked reads. Every
+  // [m, k] (row_begin a multiple of gemm_row_tile(m)) into their place in a layout of
+  // packed_gemm_rows_size(m, k, gemm_row_tile(m)) floats that only matmul_prepacked reads. Every
   // element has the bits matmul_packed gives it.
-  std::int64_t gemm_row_tile;
+  std::int64_t (*gemm_row_tile)(std::int64_t m);
   void (*pack_gemm_rows)(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k, std::int64_t row_begin,
                          std::int64_t row_end, float* out);
   void (*matmul_prepacked)(const float* packed_rows, const float* packed, float* c, std::int64_t ldc, std::int64_t m,

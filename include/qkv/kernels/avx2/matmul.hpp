@@ -15,6 +15,7 @@
 namespace qkv::kernels::avx2 {
 
 inline constexpr int kTileRows = 6;  // 12 chain accumulators
+inline std::int64_t row_tile(std::int64_t) { return kTileRows; }  // see KernelTable::gemm_row_tile
 inline constexpr std::int64_t kDepthBlock = 768;  // A blocks as in avx512::gemm_panels
 inline constexpr std::int64_t kRowBlock = 22 * kTileRows;  // 132: M = 128 is one block
 static_assert(kDepthBlock % kSumBlock == 0);

@@ -2,9 +2,9 @@
 // AVX-512 matrix products.
 //
 // GEMM against panels (packed weights, and row-major B for attention's probs x V): a
-// register-blocked micro-tile keeps a [kTileRows x 16] block of C's partial sums in 24 zmm
-// registers and, for each k, loads one panel row of B and multiplies it by one element of each A
-// row. Each A element feeds one FMA, so it is broadcast inside the FMA's memory operand
+// register-blocked micro-tile keeps a [rows x 16] block of C's partial sums in zmm registers (24
+// or 16 rows, see row_tile) and, for each k, loads one panel row of B and multiplies it by one
+// element of each A row. Each A element feeds one FMA, so it is broadcast inside the FMA's memory operand
 // ({1to16}): a separate broadcast costs a vector-pipe slot on Zen 4 (which runs 512-bit FMAs as
 // two halves), and the former 12 x 32 tile (12 broadcasts per 24 FMAs) ran 2-9% slower there.
 // On two-FMA Intel cores its 25 loads per 24 FMAs sit at the two-loads-per-cycle limit. A single
@@ -27,31 +27,38 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline constexpr int kTileRows = 24;  // 24 chain accumulators
+inline constexpr int kMaxTileRows = 24;  // 24 chain accumulators
+
+// Rows per micro-tile in a product of m rows. 24-row tiles read each weight panel fewer times,
+// which is what counts when few rows share a panel fetched from DRAM (M = 24..48: 3-10% faster
+// than 16); from M = 64 on, 16-row tiles (A's k-th column one 64-byte line) run 1-4% faster.
+inline std::int64_t row_tile(std::int64_t m) { return m < 64 ? kMaxTileRows : 16; }
+
 // A is packed in blocks of at most kRowBlock rows x kDepthBlock k (432 KiB: L2). kDepthBlock is a
 // multiple of kSumBlock, so blocking never changes the order of a sum. 768 is the width of
 // GPT-2-small and BERT-base: their K = 768 products take one block, and C is written once rather
 // than written, read back and written again (8% faster at 512x768x3072 than 512).
 inline constexpr std::int64_t kDepthBlock = 768;
-inline constexpr std::int64_t kRowBlock = 6 * kTileRows;  // 144: M = 128 is one block
+inline constexpr std::int64_t kRowBlock = 144;  // whole tiles of 16 and 24; M = 128 is one block
 // A packed once for the whole product (matmul_prepacked) is read in blocks of up to 1152 rows
 // (3.4 MiB per 768-deep block: L3): the weights then pass through L2 once per 1152 rows rather
 // than per 144, 2-6% faster at M = 512 and 1024 than L2-sized blocks.
-inline constexpr std::int64_t kSharedRowBlock = 48 * kTileRows;
+inline constexpr std::int64_t kSharedRowBlock = 1152;
 static_assert(kDepthBlock % kSumBlock == 0);
 
 QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
   return lanes >= 16 ? __mmask16(0xFFFF) : lanes <= 0 ? __mmask16(0) : __mmask16((1u << lanes) - 1u);
 }
 
-// C[R, 16] = (C +) A[R, kc] B[kc, 16]: A packed by pack_row_tiles (element (r, p) at a[p * kTileRows + r]),
+// C[R, 16] = (C +) A[R, kc] B[kc, 16]: A packed by pack_row_tiles in tiles of `tile` rows
+// (element (r, p) at a[p * tile + r]),
 // B with row stride ldb, columns masked by m. Each run of kSumBlock k values is one FMA chain
 // from zero, added to a running total. `next` (or null): the next panel (same layout), fetched a
 // line per k meanwhile.
 template <int R>
-QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::int64_t ldb, std::int64_t kc, float* c,
-                                         std::int64_t ldc, __mmask16 m, bool accumulate, const float* bias,
-                                         const float* next) {
+QKV_TARGET_AVX512 inline void panel_tile(const float* a, std::int64_t tile, const float* b, std::int64_t ldb,
+                                         std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m, bool accumulate,
+                                         const float* bias, const float* next) {
   // The running totals live in L1, not in registers, so that R = 24 registers can hold chains.
   alignas(64) float total[R][kPanelWidth] = {};
   for (std::int64_t q = 0; q < kc; q += kSumBlock) {
@@ -61,9 +68,9 @@ QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::in
     for (int r = 0; r < R; ++r) sum[r] = _mm512_setzero_ps();
     for (std::int64_t p = q; p < end; ++p) {
       const __m512 x = _mm512_maskz_loadu_ps(m, b + p * ldb);
-      if (next) _mm_prefetch(reinterpret_cast<const char*>(next + p * ldb), _MM_HINT_T0);
+      if (next) _mm_prefetch(reinterpret_cast<const char*>(next + p * ldb), _MM_HINT_T1);
 #pragma GCC unroll 32
-      for (int r = 0; r < R; ++r) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * kTileRows + r]), x, sum[r]);
+      for (int r = 0; r < R; ++r) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[p * tile + r]), x, sum[r]);
     }
 #pragma GCC unroll 32
     for (int r = 0; r < R; ++r) _mm512_store_ps(total[r], _mm512_add_ps(_mm512_load_ps(total[r]), sum[r]));
@@ -77,14 +84,14 @@ QKV_TARGET_AVX512 inline void panel_tile(const float* a, const float* b, std::in
   }
 }
 
-template <int R = kTileRows>
-QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, const float* b, std::int64_t ldb,
-                                              std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m,
-                                              bool accumulate, const float* bias, const float* next) {
+template <int R = kMaxTileRows>
+QKV_TARGET_AVX512 inline void panel_tile_rows(int rows, const float* a, std::int64_t tile, const float* b,
+                                              std::int64_t ldb, std::int64_t kc, float* c, std::int64_t ldc,
+                                              __mmask16 m, bool accumulate, const float* bias, const float* next) {
   if constexpr (R > 1) {
-    if (rows < R) return panel_tile_rows<R - 1>(rows, a, b, ldb, kc, c, ldc, m, accumulate, bias, next);
+    if (rows < R) return panel_tile_rows<R - 1>(rows, a, tile, b, ldb, kc, c, ldc, m, accumulate, bias, next);
   }
-  panel_tile<R>(a, b, ldb, kc, c, ldc, m, accumulate, bias, next);
+  panel_tile<R>(a, tile, b, ldb, kc, c, ldc, m, accumulate, bias, next);
 }
 
 // One row of A against P packed panels starting at column j (decode, M = 1): a tile of one row
@@ -149,24 +156,26 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
   if (m == 1 && !prepacked && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
     return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
   const bool packed = ldb == kPanelWidth && panel_stride == k * kPanelWidth;  // not attention's V
-  float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
-  const std::int64_t padded_rows = whole_tiles(m, kTileRows);
-  const std::int64_t block_rows = equal_row_blocks(m, prepacked ? kSharedRowBlock : kRowBlock, kTileRows);
+  float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kMaxTileRows) * kDepthBlock);
+  const std::int64_t tile = row_tile(m);
+  const std::int64_t padded_rows = whole_tiles(m, tile);
+  const std::int64_t block_rows = equal_row_blocks(m, prepacked ? kSharedRowBlock : kRowBlock, tile);
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {
     const std::int64_t depth = std::min(kDepthBlock, k - kd);
     for (std::int64_t ib = 0; ib < m; ib += block_rows) {
       const std::int64_t rows = std::min(block_rows, m - ib);
       const float* packed_a = prepacked ? prepacked + kd * padded_rows + ib * depth : buffer;
-      if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, kTileRows, buffer);
+      if (!prepacked) avx2::pack_row_tiles(a + ib * lda + kd, lda, rows, depth, tile, buffer);
       for (std::int64_t p = panel_begin; p < panel_end; ++p) {
         const std::int64_t j = p * kPanelWidth;
         const float* bp = b + p * panel_stride + kd * ldb;
         // The first row tile of a panel reads its weights from L3 or DRAM and, despite the
-        // hardware prefetchers, waited for them: it fetches the next panel's block meanwhile, a
-        // line per k (3-10% faster at M <= 128; K = 3072 has panel blocks 192 KiB apart).
+        // hardware prefetchers, waited for them: it fetches the next panel's block into L2
+        // meanwhile, a line per k. 3-10% faster at M = 32..128; at M = 8 with weights from DRAM
+        // 1.4-1.8x (into L1 instead: no gain there, the L1 has too few misses in flight).
         const float* next = packed && p + 1 < panel_end ? bp + panel_stride : nullptr;
-        for (std::int64_t i = 0; i < rows; i += kTileRows)
-          panel_tile_rows(int(std::min<std::int64_t>(kTileRows, rows - i)), packed_a + i * depth, bp, ldb, depth,
+        for (std::int64_t i = 0; i < rows; i += tile)
+          panel_tile_rows(int(std::min(tile, rows - i)), packed_a + i * depth, tile, bp, ldb, depth,
                           c + (ib + i) * ldc + j, ldc, lane_mask(n - j), kd > 0,
                           kd + depth == k && bias ? bias + j : nullptr, i == 0 ? next : nullptr);
       }
@@ -182,7 +191,7 @@ QKV_TARGET_AVX512 inline void matmul_packed(const float* a, std::int64_t lda, co
 
 QKV_TARGET_AVX512 inline void pack_gemm_rows(const float* a, std::int64_t lda, std::int64_t m, std::int64_t k,
                                              std::int64_t row_begin, std::int64_t row_end, float* out) {
-  avx2::pack_gemm_rows(a, lda, m, k, row_begin, row_end, kTileRows, kDepthBlock, out);
+  avx2::pack_gemm_rows(a, lda, m, k, row_begin, row_end, row_tile(m), kDepthBlock, out);
 }
 
 QKV_TARGET_AVX512 inline void matmul_prepacked(const float* packed_rows, const float* packed, float* c,

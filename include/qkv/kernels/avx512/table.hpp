@@ -7,7 +7,7 @@
 #if QKV_X86_KERNELS
 namespace qkv::kernels::avx512 {
 
-inline const KernelTable kTable = {matmul_nt, matmul_packed, kTileRows, pack_gemm_rows, matmul_prepacked, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows, activate, activate_gated, add, attention, rotary_rows};
+inline const KernelTable kTable = {matmul_nt, matmul_packed, row_tile, pack_gemm_rows, matmul_prepacked, matmul_nn, softmax_rows, layer_norm_rows, rms_norm_rows, activate, activate_gated, add, attention, rotary_rows};
 
 }  // namespace qkv::kernels::avx512
 #endif
