@@ -286,6 +286,37 @@ TEST(AttentionKernel, CausalOffsetsIncludingDecode) {
   }
 }
 
+// Decode scores one query row against the keys as they are; a prefill of 16+ rows first transposes
+// the keys (AVX-512). Each row of a causal prefill must still have the bits of decoding that token
+// over the keys up to it, for head sizes on both sides of that choice.
+TEST(AttentionKernel, CausalPrefillRowsAreBitwiseTheirDecode) {
+  std::mt19937 rng(8);
+  for (const AkIsa& isa : ak_isas())
+    for (std::int64_t d : {16, 64, 80, 7})
+      for (std::int64_t length : {16, 40}) {
+        AkProblem prefill(length, length, d, 24, rng);
+        prefill.causal = true;
+        const AkMatrix rows = prefill.run(isa);
+        for (std::int64_t i : {std::int64_t(0), std::int64_t(15), length - 1}) {
+          AkProblem decode(1, i + 1, d, 24, rng);
+          decode.causal = true;
+          decode.causal_offset = i;
+          for (std::int64_t c = 0; c < d; ++c) decode.q.at(0, c) = prefill.q.at(i, c);
+          for (std::int64_t j = 0; j <= i; ++j) {
+            for (std::int64_t c = 0; c < d; ++c) decode.k.at(j, c) = prefill.k.at(j, c);
+            for (std::int64_t c = 0; c < 24; ++c) decode.v.at(j, c) = prefill.v.at(j, c);
+          }
+          const AkMatrix row = decode.run(isa);
+          std::int64_t differing = 0;
+          for (std::int64_t c = 0; c < 24; ++c) {
+            const float a = row.at(0, c), b = rows.at(i, c);
+            differing += std::memcmp(&a, &b, sizeof a) != 0;
+          }
+          EXPECT_EQ(differing, 0) << isa.name << " d=" << d << " length=" << length << " row " << i;
+        }
+      }
+}
+
 TEST(AttentionKernel, FullyMaskedRowsAreZero) {
   std::mt19937 rng(5);
   for (const AkIsa& isa : ak_isas()) {

@@ -56,11 +56,18 @@ inline void empty_product(float* c, std::int64_t ldc, std::int64_t m, std::int64
     for (std::int64_t j = panel_begin * kPanelWidth; j < end; ++j) c[i * ldc + j] = bias ? bias[j] : 0.0f;
 }
 
-// The calling thread's buffer for packed rows, grown once to the largest block it has needed.
-inline float* row_tile_buffer(std::int64_t floats) {
+// What a kernel keeps in a thread's scratch buffer (one buffer each).
+enum class Scratch { packed_rows, transposed_keys };
+
+// The calling thread's buffer for `use`, 64-byte aligned, grown once to the largest size it has
+// needed: no allocation once a model has run at its largest shapes.
+template <Scratch use>
+inline float* thread_scratch(std::int64_t floats) {
+  constexpr std::int64_t kAlign = 16;  // floats in 64 bytes
   thread_local std::vector<float> buffer;
-  if (std::int64_t(buffer.size()) < floats) buffer.resize(std::size_t(floats));
-  return buffer.data();
+  if (std::int64_t(buffer.size()) < floats + kAlign) buffer.resize(std::size_t(floats + kAlign));
+  const auto address = reinterpret_cast<std::uintptr_t>(buffer.data());
+  return buffer.data() + (kAlign - address / sizeof(float) % kAlign) % kAlign;
 }
 
 }  // namespace qkv::kernels

@@ -88,7 +88,7 @@ QKV_TARGET_AVX2 inline void gemm_panels(const float* a, std::int64_t lda, const 
                                         std::int64_t ldc, std::int64_t m, std::int64_t n, std::int64_t k,
                                         std::int64_t panel_begin, std::int64_t panel_end, const float* bias) {
   if (k == 0) return empty_product(c, ldc, m, n, panel_begin, panel_end, bias);
-  float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kTileRows) * kDepthBlock);
+  float* buffer = prepacked ? nullptr : thread_scratch<Scratch::packed_rows>((kRowBlock + kTileRows) * kDepthBlock);
   const std::int64_t padded_rows = whole_tiles(m, kTileRows);
   const std::int64_t block_rows = equal_row_blocks(m, kRowBlock, kTileRows);
   for (std::int64_t kd = 0; kd < k; kd += kDepthBlock) {

@@ -11,6 +11,10 @@
 // saves loads without changing any row's operations. Non-causal prefill of 512 keys went from 39
 // to ~60 GFLOP/s (one core, d = 64).
 //
+// Prefill (16+ query rows, d a multiple of 16) first transposes the keys, 16 at a time, and scores
+// outer products instead (dot_tile_transposed): the same sums, bit for bit, without the shuffles
+// of the tree, so decode (one row, no transpose) keeps giving the bits a longer prefill gives.
+//
 // Determinism (batch padding must not change a sequence's bits): key tiles start at the first
 // unpadded key; each row's arithmetic is the same whatever rows share its query tile; a row stops
 // at its causal limit; a tile with no visible key leaves the row's state untouched; masked keys
@@ -19,9 +23,11 @@
 #include <cmath>
 #include <cstdint>
 
+#include "qkv/kernels/avx2/pack.hpp"
 #include "qkv/kernels/avx512/elementwise.hpp"
 #include "qkv/kernels/avx512/vector_math.hpp"
 #include "qkv/kernels/kernel_table.hpp"
+#include "qkv/kernels/packing.hpp"
 #include "qkv/kernels/x86.hpp"
 
 #if QKV_X86_KERNELS
@@ -111,6 +117,55 @@ QKV_TARGET_AVX512 inline void dot_tile4(const float* const* qs, const float* k, 
   s[3] = _mm512_shuffle_f32x4(hi01, hi23, _MM_SHUFFLE(3, 1, 3, 1));
 }
 
+// Query rows from which prefill transposes the keys (the transpose costs about what scoring 1-2
+// rows against them does).
+constexpr std::int64_t kTransposeRows = 16;
+
+// The scores of R query rows against 16 keys transposed (kt: d rows of 16 keys, d a multiple of
+// 16), with dot_tile's sums: its lane l (terms p = l, l + 16, ... in order) is a vector over the
+// keys here, and lane_sums' tree, ((l0 + l2) + (l1 + l3)) per group of 4 lanes, then (g0 + g1) +
+// (g2 + g3), the same tree of vector adds. One group of 4 lanes at a time: 4R chains in flight,
+// each key load feeding R rows.
+template <int R>
+QKV_TARGET_AVX512 inline void dot_tile_transposed(const float* const* qs, const float* kt, std::int64_t d,
+                                                  __m512* s) {
+  __m512 first_pair[R], third[R];  // g0 + g1, then g2
+#pragma GCC unroll 4
+  for (int g = 0; g < 4; ++g) {
+    __m512 acc[R][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+      for (int l = 0; l < 4; ++l) acc[r][l] = _mm512_setzero_ps();
+    for (std::int64_t c = 4 * g; c < d; c += 16) {
+#pragma GCC unroll 4
+      for (int l = 0; l < 4; ++l) {
+        const __m512 keys = _mm512_load_ps(kt + (c + l) * kKeyTile);
+#pragma GCC unroll 4
+        for (int r = 0; r < R; ++r) acc[r][l] = _mm512_fmadd_ps(_mm512_set1_ps(qs[r][c + l]), keys, acc[r][l]);
+      }
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 group = _mm512_add_ps(_mm512_add_ps(acc[r][0], acc[r][2]), _mm512_add_ps(acc[r][1], acc[r][3]));
+      if (g == 0) first_pair[r] = group;
+      else if (g == 1) first_pair[r] = _mm512_add_ps(first_pair[r], group);
+      else if (g == 2) third[r] = group;
+      else s[r] = _mm512_add_ps(first_pair[r], _mm512_add_ps(third[r], group));
+    }
+  }
+}
+
+QKV_TARGET_AVX512 inline void dot_tile_transposed_rows(std::int64_t rows, const float* const* qs, const float* kt,
+                                                       std::int64_t d, __m512* s) {
+  switch (rows) {
+    case 1: return dot_tile_transposed<1>(qs, kt, d, s);
+    case 2: return dot_tile_transposed<2>(qs, kt, d, s);
+    case 3: return dot_tile_transposed<3>(qs, kt, d, s);
+    default: return dot_tile_transposed<4>(qs, kt, d, s);
+  }
+}
+
 // Nonzero bytes among the first lanes of `in` as a lane mask.
 QKV_TARGET_AVX512 inline __mmask16 nonzero_bytes(const std::uint8_t* bytes, __mmask16 in) {
   const __m128i b = _mm_maskz_loadu_epi8(in, bytes);
@@ -197,6 +252,14 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
   using namespace attention_detail;
   constexpr float kMasked = -__builtin_inff();
   const std::int64_t first = attention_first_key(mask, lk);
+  // Keys [first, lk) as tiles of 16 transposed (d x 16 each, zero past lk), for prefill.
+  float* kt = nullptr;
+  if (lq >= kTransposeRows && d % 16 == 0 && first < lk) {
+    const std::int64_t n = lk - first, tiles = (n + kKeyTile - 1) / kKeyTile;
+    kt = thread_scratch<Scratch::transposed_keys>(tiles * kKeyTile * d);
+    std::fill(kt + (tiles - 1) * kKeyTile * d, kt + tiles * kKeyTile * d, 0.0f);
+    avx2::pack_row_tiles(k + first * ldk, ldk, n, d, kKeyTile, kt);
+  }
   for (std::int64_t i0 = 0; i0 < lq; i0 += kQueryTile) {
     const std::int64_t rows = std::min(kQueryTile, lq - i0);
     float m[kQueryTile], l[kQueryTile];
@@ -214,7 +277,7 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
       const std::int64_t valid = std::min(kKeyTile, lk - j0);  // keys of this tile that exist
       const __mmask16 in_k = detail::tail_mask(valid);
       const __mmask16 padded = mask.key_padding ? nonzero_bytes(mask.key_padding + j0, in_k) : __mmask16(0);
-      const float* kt = k + j0 * ldk;
+      const float* keys = k + j0 * ldk;
       const float* vt = v + j0 * ldv;
       // The rows that see some key of this tile, then their scores two rows at a time.
       std::int64_t todo[kQueryTile], count = 0, step_row[kQueryTile];
@@ -229,12 +292,19 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
       // Scores four rows at a time (the rest one by one), then each row's softmax step.
       __m512 s[kQueryTile];
       std::int64_t t = 0;
+      if (kt) {
+        for (; t < count; t += 4) {
+          const float* qs[4];
+          for (std::int64_t u = 0; u < std::min<std::int64_t>(4, count - t); ++u) qs[u] = q + (i0 + todo[t + u]) * ldq;
+          dot_tile_transposed_rows(count - t, qs, kt + (j0 - first) * d, d, s + t);
+        }
+      }
       for (; t + 4 <= count; t += 4) {
         const float* qs[4];
         for (std::int64_t u = 0; u < 4; ++u) qs[u] = q + (i0 + todo[t + u]) * ldq;
-        dot_tile4(qs, kt, ldk, valid, d, s + t);
+        dot_tile4(qs, keys, ldk, valid, d, s + t);
       }
-      for (; t < count; ++t) s[t] = dot_tile(q + (i0 + todo[t]) * ldq, kt, ldk, valid, d);
+      for (; t < count; ++t) s[t] = dot_tile(q + (i0 + todo[t]) * ldq, keys, ldk, valid, d);
       std::int64_t stepped = 0;
       for (std::int64_t t = 0; t < count; ++t) {
         const std::int64_t r = todo[t], i = i0 + r;

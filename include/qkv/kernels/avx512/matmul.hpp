@@ -156,7 +156,7 @@ QKV_TARGET_AVX512 inline void gemm_panels(const float* a, std::int64_t lda, cons
   if (m == 1 && !prepacked && panel_stride == k * kPanelWidth && ldb == kPanelWidth)
     return row_times_packed(a, b, k, c, n, panel_begin, panel_end, bias);
   const bool packed = ldb == kPanelWidth && panel_stride == k * kPanelWidth;  // not attention's V
-  float* buffer = prepacked ? nullptr : row_tile_buffer((kRowBlock + kMaxTileRows) * kDepthBlock);
+  float* buffer = prepacked ? nullptr : thread_scratch<Scratch::packed_rows>((kRowBlock + kMaxTileRows) * kDepthBlock);
   const std::int64_t tile = row_tile(m);
   const std::int64_t padded_rows = whole_tiles(m, tile);
   const std::int64_t block_rows = equal_row_blocks(m, prepacked ? kSharedRowBlock : kRowBlock, tile);
