@@ -218,11 +218,21 @@ QKV_TARGET_AVX512 inline void accumulate_pv(float* const* o, const RowStep* cons
       acc[r] = _mm512_maskz_loadu_ps(cm, o[r] + c);
       if (steps[r]->rescale) acc[r] = _mm512_mul_ps(acc[r], _mm512_set1_ps(steps[r]->alpha));
     }
-    for (unsigned bits = live; bits; bits &= bits - 1) {
-      const int j = __builtin_ctz(bits);
-      const __m512 vj = _mm512_maskz_loadu_ps(cm, v + j * ldv + c);
+    if (live == 0xFFFF) {  // every key: no bit scan per key
+      const float* vc = v + c;
+#pragma GCC unroll 16
+      for (int j = 0; j < kKeyTile; ++j, vc += ldv) {
+        const __m512 vj = _mm512_maskz_loadu_ps(cm, vc);
 #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(steps[r]->p[j]), vj, acc[r]);
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(steps[r]->p[j]), vj, acc[r]);
+      }
+    } else {
+      for (unsigned bits = live; bits; bits &= bits - 1) {
+        const int j = __builtin_ctz(bits);
+        const __m512 vj = _mm512_maskz_loadu_ps(cm, v + j * ldv + c);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) acc[r] = _mm512_fmadd_ps(_mm512_set1_ps(steps[r]->p[j]), vj, acc[r]);
+      }
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) _mm512_mask_storeu_ps(o[r] + c, cm, acc[r]);
