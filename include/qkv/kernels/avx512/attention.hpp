@@ -289,7 +289,7 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
       const __mmask16 padded = mask.key_padding ? nonzero_bytes(mask.key_padding + j0, in_k) : __mmask16(0);
       const float* keys = k + j0 * ldk;
       const float* vt = v + j0 * ldv;
-      // The rows that see some key of this tile, then their scores two rows at a time.
+      // The rows that see some key of this tile.
       std::int64_t todo[kQueryTile], count = 0, step_row[kQueryTile];
       __mmask16 live[kQueryTile];
       RowStep steps[kQueryTile];
@@ -299,7 +299,8 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
         if (mask.blocked) live[r] &= __mmask16(~nonzero_bytes(mask.blocked + (i0 + r) * mask.ld_blocked + j0, in_k));
         if (live[r]) todo[count++] = r;
       }
-      // Scores four rows at a time (the rest one by one), then each row's softmax step.
+      // Scores four rows at a time (without transposed keys, the last 1-3 rows one by one), then
+      // each row's softmax step.
       __m512 s[kQueryTile];
       std::int64_t t = 0;
       if (kt) {

@@ -4,10 +4,11 @@
 // GEMM against panels (packed weights, and row-major B for attention's probs x V): a
 // register-blocked micro-tile keeps a [rows x 16] block of C's partial sums in zmm registers (24
 // or 16 rows, see row_tile) and, for each k, loads one panel row of B and multiplies it by one
-// element of each A row. Each A element feeds one FMA, so it is broadcast inside the FMA's memory operand
-// ({1to16}): a separate broadcast costs a vector-pipe slot on Zen 4 (which runs 512-bit FMAs as
-// two halves), and the former 12 x 32 tile (12 broadcasts per 24 FMAs) ran 2-9% slower there.
-// On two-FMA Intel cores its 25 loads per 24 FMAs sit at the two-loads-per-cycle limit. A single
+// element of each A row. Each A element feeds one FMA, so it is broadcast inside the FMA's memory
+// operand ({1to16}): a separate broadcast costs a vector-pipe slot on Zen 4 (which runs 512-bit
+// FMAs as two halves), and the former 12 x 32 tile (12 broadcasts per 24 FMAs) ran 2-9% slower
+// there. On two-FMA Intel cores a 24-row tile's 25 loads per 24 FMAs sit at the
+// two-loads-per-cycle limit. A single
 // row (decode) instead runs against 4 panels at once (row_times_packed).
 //
 // Each c[i, j] is summed in fixed k blocks (kSumBlock, packing.hpp): one fused multiply-add chain
@@ -51,10 +52,9 @@ QKV_TARGET_AVX512 inline __mmask16 lane_mask(std::int64_t lanes) {
 }
 
 // C[R, 16] = (C +) A[R, kc] B[kc, 16]: A packed by pack_row_tiles in tiles of `tile` rows
-// (element (r, p) at a[p * tile + r]),
-// B with row stride ldb, columns masked by m. Each run of kSumBlock k values is one FMA chain
-// from zero, added to a running total. `next` (or null): the next panel (same layout), fetched a
-// line per k meanwhile.
+// (element (r, p) at a[p * tile + r]), B with row stride ldb, columns masked by m. Each run of
+// kSumBlock k values is one FMA chain from zero, added to a running total. `next` (or null): the
+// next panel (same layout), fetched a line per k meanwhile.
 template <int R>
 QKV_TARGET_AVX512 inline void panel_tile(const float* a, std::int64_t tile, const float* b, std::int64_t ldb,
                                          std::int64_t kc, float* c, std::int64_t ldc, __mmask16 m, bool accumulate,
