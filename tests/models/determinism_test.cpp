@@ -10,7 +10,10 @@
 
 #include "qkv/core/thread_pool.hpp"
 #include "qkv/models/hf/load.hpp"
+#include "qkv/ops/activation.hpp"
+#include "qkv/ops/add.hpp"
 #include "qkv/ops/linear.hpp"
+#include "qkv/ops/norm.hpp"
 #include "support/reference.hpp"
 
 namespace qkv {
@@ -28,6 +31,27 @@ void expect_same_bits(const float* got, const float* want, std::int64_t n, const
 void expect_same_bits(const Tensor<float>& got, const Tensor<float>& want, const std::string& what) {
   ASSERT_EQ(got.shape(), want.shape()) << what;
   expect_same_bits(got.data(), want.data(), got.numel(), what);
+}
+
+void expect_same_bits(const std::vector<Tensor<float>>& got, const std::vector<Tensor<float>>& want,
+                      const std::string& what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  for (std::size_t i = 0; i < got.size(); ++i) expect_same_bits(got[i], want[i], what + " output " + std::to_string(i));
+}
+
+// run() on one thread and then on each of `thread_counts` threads: bitwise the same results.
+template <class Run>
+void expect_same_for_any_thread_count(Run&& run, std::initializer_list<int> thread_counts, const std::string& what) {
+  const auto want = [&] {
+    ThreadPool one(1);
+    UseThreadPool use(one);
+    return run();
+  }();
+  for (int threads : thread_counts) {
+    ThreadPool pool(threads);
+    UseThreadPool use(pool);
+    expect_same_bits(run(), want, what + " threads=" + std::to_string(threads));
+  }
 }
 
 Tensor<std::int64_t> ids_of(const std::vector<std::vector<std::int64_t>>& rows, std::int64_t length, bool left_pad,
@@ -67,26 +91,38 @@ TEST(Determinism, LinearIsBitwiseTheSameForAnyThreadCount) {
     Tensor<float> x({rows, 300});
     for (std::int64_t i = 0; i < x.numel(); ++i) x.data()[i] = normal(rng);
     test::for_each_isa([&](Isa isa) {
-      Tensor<float> want({rows, 1000}), want_nt({rows, 1000});
-      {
-        ThreadPool one(1);
-        UseThreadPool use(one);
-        ops::linear(x, ops::packed_view(panels, 1000), bias, want);
-        ops::linear(x, w, bias, want_nt);
-      }
-      for (int threads : {2, 3, 4}) {
-        ThreadPool pool(threads);
-        UseThreadPool use(pool);
-        Tensor<float> got({rows, 1000}), got_nt({rows, 1000});
-        ops::linear(x, ops::packed_view(panels, 1000), bias, got);
-        ops::linear(x, w, bias, got_nt);
-        const std::string what =
-            std::string(isa_name(isa)) + " rows=" + std::to_string(rows) + " threads=" + std::to_string(threads);
-        expect_same_bits(got, want, what + " packed");
-        expect_same_bits(got_nt, want_nt, what + " unpacked");
-      }
+      const auto run = [&] {
+        std::vector<Tensor<float>> out;  // packed, then the plain [N, K] weight
+        for (int i = 0; i < 2; ++i) out.emplace_back(Shape{rows, 1000});
+        ops::linear(x, ops::packed_view(panels, 1000), bias, out[0]);
+        ops::linear(x, w, bias, out[1]);
+        return out;
+      };
+      expect_same_for_any_thread_count(run, {2, 3, 4}, std::string(isa_name(isa)) + " rows=" + std::to_string(rows));
     });
   }
+}
+
+// Norms, activations and residual adds split their rows over the threads from 2^15 elements on.
+TEST(Determinism, RowWiseOpsAreBitwiseTheSameForAnyThreadCount) {
+  std::mt19937 rng(2);
+  std::normal_distribution<float> normal;
+  const std::int64_t rows = 70, cols = 1000;  // 70 000 elements: split
+  Tensor<float> x({rows, cols}), y({rows, cols}), weight({cols}), bias({cols});
+  for (auto* t : {&x, &y, &weight, &bias})
+    for (std::int64_t i = 0; i < t->numel(); ++i) t->data()[i] = normal(rng);
+  const auto run = [&] {  // layer norm, RMS norm, add, GELU, gated SiLU
+    std::vector<Tensor<float>> out;
+    for (int i = 0; i < 5; ++i) out.emplace_back(Shape{rows, cols});
+    ops::layer_norm(x, weight, bias, 1e-5f, out[0]);
+    ops::rms_norm(x, weight, 1e-6f, out[1]);
+    ops::add(x, y, out[2]);
+    out[3] = Tensor<float>::copy_of(x);
+    ops::activate(Activation::gelu_erf, out[3]);
+    ops::activate_gated(Activation::silu, x, y, out[4]);
+    return out;
+  };
+  test::for_each_isa([&](Isa isa) { expect_same_for_any_thread_count(run, {2, 3}, std::string(isa_name(isa))); });
 }
 
 TEST(Determinism, ModelsAreBitwiseTheSameForAnyThreadCount) {
@@ -99,19 +135,8 @@ TEST(Determinism, ModelsAreBitwiseTheSameForAnyThreadCount) {
       if (const auto* m = std::get_if<EncoderModel>(&model)) return m->forward(ids, mask).last_hidden_state;
       return std::get<EncoderDecoderModel>(model).forward(ids, mask, ids).logits;
     };
-    test::for_each_isa([&](Isa isa) {
-      Tensor<float> want;
-      {
-        ThreadPool one(1);
-        UseThreadPool use(one);
-        want = run();
-      }
-      for (int threads : {2, 3}) {
-        ThreadPool pool(threads);
-        UseThreadPool use(pool);
-        expect_same_bits(run(), want, name + " " + std::string(isa_name(isa)) + " threads=" + std::to_string(threads));
-      }
-    });
+    test::for_each_isa(
+        [&](Isa isa) { expect_same_for_any_thread_count(run, {2, 3}, name + " " + std::string(isa_name(isa))); });
   }
 }
 

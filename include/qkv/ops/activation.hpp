@@ -3,6 +3,7 @@
 #include <string>
 
 #include "qkv/kernels/dispatch.hpp"
+#include "qkv/ops/parallel.hpp"
 #include "qkv/ops/rows.hpp"
 
 namespace qkv::ops {
@@ -21,7 +22,10 @@ inline Activation parse_activation(const std::string& name, const std::string& w
 // x = act(x) in place.
 inline void activate(Activation act, TensorView<float> x) {
   const auto r = rows_of(x, "activate");
-  for (std::int64_t i = 0; i < r.rows; ++i) kernels::active().activate(act, r.row(i), r.cols);
+  const auto& kt = kernels::active();
+  detail::split_rows(r.rows, r.cols, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) kt.activate(act, r.row(i), r.cols);
+  });
 }
 
 // out = act(gate) * up, elementwise. out may alias gate or up.
@@ -31,7 +35,10 @@ inline void activate_gated(Activation act, TensorView<const float> gate, TensorV
   const auto o = rows_of(out, "activate_gated: output");
   if (g.rows != u.rows || g.cols != u.cols || o.rows != g.rows || o.cols != g.cols)
     fail("activate_gated: gate ", gate.shape(), ", up ", up.shape(), " and output ", out.shape(), " must match");
-  for (std::int64_t i = 0; i < g.rows; ++i) kernels::active().activate_gated(act, g.row(i), u.row(i), o.row(i), g.cols);
+  const auto& kt = kernels::active();
+  detail::split_rows(g.rows, g.cols, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) kt.activate_gated(act, g.row(i), u.row(i), o.row(i), g.cols);
+  });
 }
 
 }  // namespace qkv::ops

@@ -1,6 +1,7 @@
 #pragma once
 // Elementwise sum: the residual connection around every sub-layer.
 #include "qkv/kernels/dispatch.hpp"
+#include "qkv/ops/parallel.hpp"
 #include "qkv/ops/rows.hpp"
 
 namespace qkv::ops {
@@ -12,7 +13,10 @@ inline void add(TensorView<const float> a, TensorView<const float> b, TensorView
   const auto ro = rows_of(out, "add: output");
   if (ra.rows != rb.rows || ra.cols != rb.cols || ro.rows != ra.rows || ro.cols != ra.cols)
     fail("add: shapes ", a.shape(), ", ", b.shape(), " and ", out.shape(), " must match");
-  for (std::int64_t i = 0; i < ra.rows; ++i) kernels::active().add(ra.row(i), rb.row(i), ro.row(i), ra.cols);
+  const auto& kt = kernels::active();
+  detail::split_rows(ra.rows, ra.cols, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i) kt.add(ra.row(i), rb.row(i), ro.row(i), ra.cols);
+  });
 }
 
 }  // namespace qkv::ops

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "qkv/core/thread_pool.hpp"
 #include "qkv/core/workspace.hpp"
 #include "qkv/kernels/dispatch.hpp"
 #include "qkv/kernels/packing.hpp"
+#include "qkv/ops/parallel.hpp"
 #include "qkv/ops/rows.hpp"
 
 namespace qkv::ops {
@@ -77,31 +77,8 @@ inline PackedWeights packed_part(TensorView<const float> panels, std::int64_t fi
 }
 
 namespace detail {
-// Below this many multiply-adds a product runs on the calling thread: waking workers costs more.
-inline constexpr std::int64_t kParallelWork = 1 << 16;
-
 // Fewest rows a thread takes when a packed product splits its rows (below, it splits columns).
 inline constexpr std::int64_t kRowsPerTask = 16;
-
-// How many tasks share `work` multiply-adds over `units` independent parts.
-inline std::int64_t task_count(std::int64_t work, std::int64_t units) {
-  return work < kParallelWork ? 1 : std::min<std::int64_t>(current_thread_pool().size(), units);
-}
-
-template <class Body>  // body(begin, end) over [0, count) in `align`-aligned chunks, one per task
-void split_range(std::int64_t tasks, std::int64_t count, std::int64_t align, Body&& body) {
-  const std::int64_t units = (count + align - 1) / align;
-  if (tasks <= 1) return body(std::int64_t(0), count);
-  current_thread_pool().run(tasks, [&](std::int64_t t) {
-    const std::int64_t begin = units * t / tasks * align, end = std::min(count, units * (t + 1) / tasks * align);
-    if (begin < end) body(begin, end);
-  });
-}
-
-template <class Body>  // body(column_begin, column_end) over [0, columns) in `align`-aligned chunks
-void split_columns(std::int64_t work, std::int64_t columns, std::int64_t align, Body&& body) {
-  split_range(task_count(work, (columns + align - 1) / align), columns, align, body);
-}
 
 struct LinearShape {
   RowsView<const float> in;

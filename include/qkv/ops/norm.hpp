@@ -2,6 +2,7 @@
 // LayerNorm (torch.nn.LayerNorm) and RMSNorm (HF LlamaRMSNorm / T5LayerNorm) over the last
 // dimension. Both are two-pass and accurate when |mean| >> std.
 #include "qkv/kernels/dispatch.hpp"
+#include "qkv/ops/parallel.hpp"
 #include "qkv/ops/rows.hpp"
 
 namespace qkv::ops {
@@ -21,8 +22,11 @@ inline void layer_norm(TensorView<const float> x, TensorView<const float> weight
   const auto in = rows_of(x, "layer_norm: input");
   const auto out = rows_of(y, "layer_norm: output");
   detail::check_norm_args(in, out, weight, bias, "layer_norm");
-  kernels::active().layer_norm_rows(in.data, in.ld, out.data, out.ld, in.rows, in.cols, weight.data(),
-                                    bias.empty() ? nullptr : bias.data(), eps);
+  const auto& kt = kernels::active();
+  detail::split_rows(in.rows, in.cols, [&](std::int64_t begin, std::int64_t end) {
+    kt.layer_norm_rows(in.row(begin), in.ld, out.row(begin), out.ld, end - begin, in.cols, weight.data(),
+                       bias.empty() ? nullptr : bias.data(), eps);
+  });
 }
 
 // y = x / sqrt(mean(x^2) + eps) * weight. y may alias x.
@@ -30,7 +34,10 @@ inline void rms_norm(TensorView<const float> x, TensorView<const float> weight, 
   const auto in = rows_of(x, "rms_norm: input");
   const auto out = rows_of(y, "rms_norm: output");
   detail::check_norm_args(in, out, weight, {}, "rms_norm");
-  kernels::active().rms_norm_rows(in.data, in.ld, out.data, out.ld, in.rows, in.cols, weight.data(), eps);
+  const auto& kt = kernels::active();
+  detail::split_rows(in.rows, in.cols, [&](std::int64_t begin, std::int64_t end) {
+    kt.rms_norm_rows(in.row(begin), in.ld, out.row(begin), out.ld, end - begin, in.cols, weight.data(), eps);
+  });
 }
 
 }  // namespace qkv::ops
