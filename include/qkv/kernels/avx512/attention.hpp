@@ -182,23 +182,26 @@ struct RowStep {
   alignas(64) float p[kKeyTile];
 };
 
-// Raw scores s (q . k, unscaled) and the lanes live so far -> the row's step; m and l are the
-// row's running max and sum. Returns false when no key of the tile is visible: the row's state
-// then stays as it is, bit for bit.
+// Raw scores s (q . k, unscaled) and the lanes live so far -> the row's step; m is the row's
+// running max, l its running sum per lane (key j of every tile adds to lane j; reduced once, at
+// the end, rather than per tile). Returns false when no key of the tile is visible: the row's
+// state then stays as it is, bit for bit.
 QKV_TARGET_AVX512 inline bool softmax_step(__m512 s, __mmask16 live, __mmask16 in_k, const float* additive, float scale,
-                                           float& m, float& l, RowStep& step) {
+                                           float& m, __m512& l, RowStep& step) {
   constexpr float kMasked = -__builtin_inff();
   s = _mm512_mul_ps(s, _mm512_set1_ps(scale));
   if (additive) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(in_k, additive));
   live = _mm512_mask_cmp_ps_mask(live, s, _mm512_set1_ps(kMasked), _CMP_NEQ_UQ);  // an additive -inf masks too
   if (!live) return false;
-  const float m_new = std::max(m, _mm512_mask_reduce_max_ps(live, s));
+  // Past the first tiles the max rarely grows: one compare then saves the reduction.
+  const bool grows = _mm512_mask_cmp_ps_mask(live, s, _mm512_set1_ps(m), _CMP_GT_OQ) != 0;
+  const float m_new = grows ? std::max(m, _mm512_mask_reduce_max_ps(live, s)) : m;
   step.live = live;
   step.rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
   step.alpha = step.rescale ? std::exp(m - m_new) : 1.0f;
   m = m_new;
   const __m512 p = _mm512_maskz_mov_ps(live, vmath::exp(_mm512_sub_ps(s, _mm512_set1_ps(m_new))));
-  l = l * step.alpha + _mm512_reduce_add_ps(p);
+  l = step.rescale ? _mm512_fmadd_ps(l, _mm512_set1_ps(step.alpha), p) : _mm512_add_ps(l, p);
   _mm512_store_ps(step.p, p);
   return true;
 }
@@ -272,12 +275,13 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
   }
   for (std::int64_t i0 = 0; i0 < lq; i0 += kQueryTile) {
     const std::int64_t rows = std::min(kQueryTile, lq - i0);
-    float m[kQueryTile], l[kQueryTile];
+    float m[kQueryTile];
+    __m512 l[kQueryTile];
     std::int64_t end[kQueryTile];
     std::int64_t tiles_end = first;  // the furthest key any row of the tile sees
     for (std::int64_t r = 0; r < rows; ++r) {
       m[r] = kMasked;
-      l[r] = 0.0f;
+      l[r] = _mm512_setzero_ps();
       end[r] = attention_key_end(mask, i0 + r, first, lk);
       tiles_end = std::max(tiles_end, end[r]);
       float* o = out + (i0 + r) * ldo;
@@ -347,8 +351,9 @@ QKV_TARGET_AVX512 inline void attention(const float* q, std::int64_t ldq, const 
       }
     }
     for (std::int64_t r = 0; r < rows; ++r) {
-      if (l[r] == 0.0f) continue;  // fully masked: the row stays zero
-      const __m512 inv = _mm512_set1_ps(1.0f / l[r]);
+      const float sum = _mm512_reduce_add_ps(l[r]);
+      if (sum == 0.0f) continue;  // fully masked: the row stays zero
+      const __m512 inv = _mm512_set1_ps(1.0f / sum);
       float* o = out + (i0 + r) * ldo;
       for (std::int64_t c = 0; c < dv; c += 16) {
         const __mmask16 cm = detail::tail_mask(dv - c);
