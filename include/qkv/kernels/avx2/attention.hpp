@@ -216,7 +216,8 @@ QKV_TARGET_AVX2 inline void accumulate_chunk2(float* oa, float* ob, const float*
 }
 
 // The softmax part of one row's step for one key tile: raw scores s_in[0..1] (q . k, unscaled,
-// keys 0..7 and 8..15) and the keys live so far; m and l are the row's running max and sum.
+// keys 0..7 and 8..15) and the keys live so far; m is the row's running max, l its running sum
+// per lane (keys j and j + 8 of every tile add to lane j; reduced once, at the end).
 // Returns the keys still live (0: nothing visible, the row's state is untouched, bit for bit);
 // otherwise updates m and l and gives the probabilities pj and the rescale of O.
 struct RowStep {
@@ -226,7 +227,7 @@ struct RowStep {
 };
 
 QKV_TARGET_AVX2 inline unsigned softmax_step(const __m256* s_in, unsigned live, std::int64_t valid,
-                                             const float* additive, float scale, float& m, float& l, RowStep& st) {
+                                             const float* additive, float scale, float& m, __m256& l, RowStep& st) {
   constexpr float kMasked = -__builtin_inff();
   const __m256 ninf = _mm256_set1_ps(kMasked);
   const __m256 vscale = _mm256_set1_ps(scale);
@@ -241,7 +242,10 @@ QKV_TARGET_AVX2 inline unsigned softmax_step(const __m256* s_in, unsigned live, 
   const __m256 visible[2] = {_mm256_cmp_ps(s[0], ninf, _CMP_NEQ_UQ), _mm256_cmp_ps(s[1], ninf, _CMP_NEQ_UQ)};
   live = unsigned(_mm256_movemask_ps(visible[0])) | unsigned(_mm256_movemask_ps(visible[1])) << kHalf;
   if (!live) return 0;
-  const float m_new = std::max(m, detail::reduce_max_ps(_mm256_max_ps(s[0], s[1])));
+  // Past the first tiles the max rarely grows: one compare then saves the reduction.
+  const __m256 tile_max = _mm256_max_ps(s[0], s[1]);
+  const bool grows = _mm256_movemask_ps(_mm256_cmp_ps(tile_max, _mm256_set1_ps(m), _CMP_GT_OQ)) != 0;
+  const float m_new = grows ? std::max(m, detail::reduce_max_ps(tile_max)) : m;
   st.rescale = m != kMasked && m_new != m;  // before the first visible key O and l are 0
   st.alpha = st.rescale ? std::exp(m - m_new) : 1.0f;
   m = m_new;
@@ -251,7 +255,8 @@ QKV_TARGET_AVX2 inline unsigned softmax_step(const __m256* s_in, unsigned live, 
     p[h] = _mm256_and_ps(visible[h], vmath::exp_nonpositive(_mm256_sub_ps(s[h], vm)));
     _mm256_store_ps(st.pj + kHalf * h, p[h]);
   }
-  l = l * st.alpha + reduce_add_ps(_mm256_add_ps(p[0], p[1]));
+  const __m256 p_sum = _mm256_add_ps(p[0], p[1]);
+  l = st.rescale ? _mm256_fmadd_ps(l, _mm256_set1_ps(st.alpha), p_sum) : _mm256_add_ps(l, p_sum);
   return live;
 }
 
@@ -280,12 +285,13 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
   const std::int64_t first = attention_first_key(mask, lk);
   for (std::int64_t i0 = 0; i0 < lq; i0 += kQueryTile) {
     const std::int64_t rows = std::min(kQueryTile, lq - i0);
-    float m[kQueryTile], l[kQueryTile];
+    float m[kQueryTile];
+    __m256 l[kQueryTile];
     std::int64_t end[kQueryTile];
     std::int64_t tiles_end = first;  // the furthest key any row of the tile sees
     for (std::int64_t r = 0; r < rows; ++r) {
       m[r] = kMasked;
-      l[r] = 0.0f;
+      l[r] = _mm256_setzero_ps();
       end[r] = attention_key_end(mask, i0 + r, first, lk);
       tiles_end = std::max(tiles_end, end[r]);
       std::fill(out + (i0 + r) * ldo, out + (i0 + r) * ldo + dv, 0.0f);
@@ -332,8 +338,9 @@ QKV_TARGET_AVX2 inline void attention(const float* q, std::int64_t ldq, const fl
       }
     }
     for (std::int64_t r = 0; r < rows; ++r) {
-      if (l[r] == 0.0f) continue;  // fully masked: the row stays zero
-      const __m256 inv = _mm256_set1_ps(1.0f / l[r]);
+      const float sum = reduce_add_ps(l[r]);
+      if (sum == 0.0f) continue;  // fully masked: the row stays zero
+      const __m256 inv = _mm256_set1_ps(1.0f / sum);
       float* o = out + (i0 + r) * ldo;
       std::int64_t c = 0;
       for (; c + 8 <= dv; c += 8) _mm256_storeu_ps(o + c, _mm256_mul_ps(_mm256_loadu_ps(o + c), inv));
