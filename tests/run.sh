@@ -4,8 +4,8 @@
 # The optimised build uses plain -O2, the flags DESIGN.md says consumers build with (and half the
 # compile time of CMake's -O3 default). The sanitizer build is unoptimised with line tables only
 # (-O0 -g1): under ASan + UBSan, -O1 took twice as long to compile (82 vs 43 s for qkv-translate;
-# the whole CI run went from 14.6 to 10.5 min on 2 cores) to save 20 s of test time, and -O0 optimises no
-# access away from the checks.
+# the whole CI run went from 14.6 to 10.5 min on 2 cores) to save 20 s of test time, and -O0
+# optimises no access away from the checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
