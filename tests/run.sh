@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs missing Debian packages, then an optimised build,
-# then the same tests under AddressSanitizer + UndefinedBehaviorSanitizer. Build trees go to build/release and build/sanitize.
+# then the same tests under AddressSanitizer + UndefinedBehaviorSanitizer. Build trees go to
+# build/release and build/sanitize.
 # The optimised build uses plain -O2, the flags DESIGN.md says consumers build with (and half the
 # compile time of CMake's -O3 default). The sanitizer build is unoptimised with line tables only
 # (-O0 -g1): under ASan + UBSan, -O1 took twice as long to compile (82 vs 43 s for qkv-translate;
